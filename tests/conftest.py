@@ -1,0 +1,32 @@
+"""Fixtures shared by every test: a clean Redis database and small factories."""
+
+from __future__ import annotations
+
+import pytest
+from django_redis import get_redis_connection
+
+
+@pytest.fixture
+def redis_conn():
+    """The real Redis behind the site, emptied before the test so state never leaks."""
+    conn = get_redis_connection("default")
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(redis_conn):
+    """Sessions, cache and sale data all live in Redis: start each test from nothing."""
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    counter = {"n": 0}
+
+    def make(username: str | None = None, password: str = "correct-horse-battery", **extra):
+        counter["n"] += 1
+        name = username or f"shopper{counter['n']}"
+        return django_user_model.objects.create_user(username=name, password=password, **extra)
+
+    return make
