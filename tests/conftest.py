@@ -30,3 +30,31 @@ def make_user(db, django_user_model):
         return django_user_model.objects.create_user(username=name, password=password, **extra)
 
     return make
+
+
+@pytest.fixture
+def clock():
+    """Drive time: ``clock.set(dt)`` / ``clock.advance(seconds=...)``; real time again afterwards."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from flashsale import clock as site_clock
+
+    class Clock:
+        def __init__(self):
+            self.current = timezone.now().replace(microsecond=0)
+            site_clock.freeze(self.current)
+
+        def set(self, when):
+            self.current = when
+            site_clock.freeze(when)
+
+        def advance(self, **delta):
+            self.set(self.current + timedelta(**delta))
+
+        def now(self):
+            return self.current
+
+    yield Clock()
+    site_clock.freeze(None)
