@@ -31,7 +31,7 @@ demo: migrate
 	$(BIN)/honcho start -f Procfile
 
 test: install
-	$(BIN)/pytest
+	FLASHSALE_EMBEDDED_REDIS_DB=$${FLASHSALE_EMBEDDED_REDIS_DB:-15} FLASHSALE_CAPTCHA_TEST_MODE=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

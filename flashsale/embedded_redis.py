@@ -37,9 +37,9 @@ def _answers_ping(port: int) -> bool:
         return False
 
 
-def ensure_embedded_redis(var_dir: Path, *, port: int) -> str:
+def ensure_embedded_redis(var_dir: Path, *, port: int, db: int = 0) -> str:
     """Return the URL of the embedded Redis, starting it if nothing answers on ``port``."""
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://127.0.0.1:{port}/{db}"
     if _answers_ping(port):
         return url
     var_dir.mkdir(parents=True, exist_ok=True)

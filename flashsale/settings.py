@@ -145,7 +145,12 @@ if EMBEDDED_REDIS:
         raise ImproperlyConfigured("REDIS_URL must be set in production mode")
     from flashsale.embedded_redis import ensure_embedded_redis
 
-    REDIS_URL = ensure_embedded_redis(VAR_DIR, port=env_int("FLASHSALE_EMBEDDED_REDIS_PORT", 6390))
+    # `make test` uses another database number so a test run never wipes a running demo.
+    REDIS_URL = ensure_embedded_redis(
+        VAR_DIR,
+        port=env_int("FLASHSALE_EMBEDDED_REDIS_PORT", 6390),
+        db=env_int("FLASHSALE_EMBEDDED_REDIS_DB", 0),
+    )
 
 # "cluster" selects redis-py's cluster client for the sale data (Redis Cluster deployments).
 FLASHSALE_REDIS_MODE = os.environ.get("FLASHSALE_REDIS_MODE", "standalone")
