@@ -17,11 +17,34 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session
 - ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status,
                               reserved_at, expires_at, paid_at
+- ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
 - ``holds(ID)``        zset   TransactionID -> expiry (epoch seconds) of unpaid holds
 - ``stream(ID)``       stream reservation events for the transaction drainer
-- ``loaded(ID)``       hash   item id -> units loaded (makes loading idempotent)
+- ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
+- ``loaded(ID)``       hash   item id -> units loaded (makes loading idempotent); also the highest unit
+                              number issued for the item, so units added later continue the numbering
 - ``timeline(ID)``     hash   minute bucket (epoch // 60) -> reservations made in that minute
 - ``sessions_index()`` zset   session id -> starts_at for the home page (no hash tag: not used by Lua)
+- ``waiting(ID)``      hash   waiting room state: rate (admissions/s, "0" = all at once), paused, last
+                              (token-bucket instant), tokens, shuffled, opened_at, pre_version, seq,
+                              sold_out, joined, admitted, dropped, released (see reservations/waiting_room.py)
+- ``waiting_pre(ID)``  zset   user id -> arrival time, the pre-queue before the opening shuffle
+- ``waiting_queue(ID)`` zset  user id -> queue position score (shuffled early arrivals first, then later ones)
+- ``waiting_admitted(ID)`` zset user id -> admission instant (dropped once the admission pass has expired)
+- ``waiting_seen(ID)`` zset   user id -> last poll of a waiting shopper (idle ones are dropped)
+- ``audit(ID)``        string JSON of the latest stock audit report (reservations/audit.py)
+- ``audit_lock(ID)``   string held while an audit repair runs, so two repairs never both apply
+- ``audit_alerts()``   zset   session id -> checked_at of sessions whose latest audit found drift (no hash tag)
+- ``webhook_event(E)`` string a payment webhook event id already handled (TTL; replays are refused)
+- ``payment_result(T)`` hash  status, paid_after_expiry, user of a payment the webhook confirmed (TTL;
+                              the shopper's return page reads it)
+
+``session_pattern(ID)`` is the SCAN pattern matching every key of a session (unloading, expiry).
+
+``counts`` may also hold ``returning`` (units that left ``held``/``paid`` on their way back to the list
+but are not pushed yet; absent = 0). An audit repair restores ``list + held + paid + returning ==
+allocated + adjusted`` without changing either side's totals, so it writes no counter; it is
+recorded as an Adjustment whose reason starts with "audit repair:" (excluded from ``adjusted``).
 """
 
 from __future__ import annotations
@@ -65,12 +88,20 @@ def txn(session_id: int, txn_id: str) -> str:
     return f"{tag(session_id)}:txn:{txn_id}"
 
 
+def user_txns(session_id: int, user_id: int) -> str:
+    return f"{tag(session_id)}:user_txns:{user_id}"
+
+
 def holds(session_id: int) -> str:
     return f"{tag(session_id)}:holds"
 
 
 def stream(session_id: int) -> str:
     return f"{tag(session_id)}:stream"
+
+
+def drain_lock(session_id: int) -> str:
+    return f"{tag(session_id)}:drain_lock"
 
 
 def loaded(session_id: int) -> str:
@@ -81,5 +112,50 @@ def timeline(session_id: int) -> str:
     return f"{tag(session_id)}:timeline"
 
 
+def session_pattern(session_id: int) -> str:
+    # Braces are literal in Redis glob patterns, so the tag matches itself.
+    return f"{tag(session_id)}:*"
+
+
 def sessions_index() -> str:
     return f"{PREFIX}:sessions"
+
+
+def waiting(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting"
+
+
+def waiting_pre(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting:pre"
+
+
+def waiting_queue(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting:queue"
+
+
+def waiting_admitted(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting:admitted"
+
+
+def waiting_seen(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting:seen"
+
+
+def audit(session_id: int) -> str:
+    return f"{tag(session_id)}:audit"
+
+
+def audit_lock(session_id: int) -> str:
+    return f"{tag(session_id)}:audit:lock"
+
+
+def audit_alerts() -> str:
+    return f"{PREFIX}:audit:alerts"
+
+
+def webhook_event(event_id: str) -> str:
+    return f"{PREFIX}:webhook:event:{event_id}"
+
+
+def payment_result(txn_id: str) -> str:
+    return f"{PREFIX}:payment:{txn_id}"

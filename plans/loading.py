@@ -1,0 +1,285 @@
+"""Publishing a sale session: copying it from PostgreSQL into Redis, idempotently, and removing it.
+
+The key layout is the one in ``plans.keys``. Loading twice never doubles stock: the ``loaded``
+hash records which items already have their units, and only items missing from it get units
+pushed. Display data and the window are refreshed on every load.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from flashsale import clock
+from plans import keys
+from plans.exceptions import SessionNotLoadable
+from plans.models import SaleItem, SaleSession
+from plans.redis import as_int, as_str, sale_redis
+
+log = logging.getLogger(__name__)
+
+# Units per RPUSH command, and units per pipeline round trip: large enough that a 10,000-unit
+# item is a couple of commands, small enough that one round trip stays a few MB.
+UNITS_PER_COMMAND = 5000
+UNITS_PER_ROUND_TRIP = 50_000
+# Keys per SCAN page / per UNLINK or EXPIRE batch when sweeping a session's keys.
+SWEEP_BATCH = 500
+
+COUNT_FIELDS = (
+    "allocated",
+    "adjusted",
+    "held",
+    "paid",
+    "returned",
+    "rejected_sold_out",
+    "rejected_limit",
+    "rejected_rate_limited",
+    "rejected_closed",
+)
+
+LOADABLE_STATES = {
+    SaleSession.State.DRAFT,
+    SaleSession.State.SCHEDULED,
+    SaleSession.State.LOADED,
+    SaleSession.State.LIVE,
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    session_id: int
+    state: str
+    items: int
+    items_pushed: int
+    units_pushed: int
+    units_allocated: int
+
+    def describe(self) -> str:
+        already = self.items - self.items_pushed
+        text = (
+            f"session {self.session_id}: {self.items} items, {self.units_allocated} units allocated; "
+            f"pushed {self.units_pushed} units for {self.items_pushed} items"
+        )
+        if already:
+            text += f", {already} items already loaded"
+        return f"{text}; state {self.state}"
+
+
+def unit_id(item_id: int, n: int) -> str:
+    """The id of one unit on sale: unique per item, numbered from 1."""
+    return f"{item_id}:{n}"
+
+
+def item_display_data(item: SaleItem) -> dict[str, str]:
+    product = item.product
+    return {
+        "name": product.name,
+        "description": product.description,
+        "image_url": product.image_url,
+        "place": product.place,
+        "latitude": str(product.latitude),
+        "longitude": str(product.longitude),
+        "sale_price": str(item.sale_price),
+        "list_price": str(product.list_price),
+        "currency": item.currency,
+        "per_user_limit": str(item.per_user_limit),
+        "product_id": str(product.pk),
+    }
+
+
+def redis_state_for(session: SaleSession, now: datetime) -> str:
+    """The state a loaded session has at ``now``: live inside its window, loaded before it."""
+    if session.state == SaleSession.State.LIVE or session.starts_at <= now:
+        return SaleSession.State.LIVE
+    return SaleSession.State.LOADED
+
+
+def load_session_into_redis(session: SaleSession, *, now: datetime | None = None) -> LoadResult:
+    """Copy ``session`` into Redis; safe to call again (refreshes display data and the window).
+
+    Raises ``SessionNotLoadable`` for a cancelled or ended session, one whose window is over,
+    or one without items. Moves the session to ``loaded`` (or ``live`` once it has started).
+    """
+    now = now or clock.now()
+    with transaction.atomic():
+        # The row lock serialises concurrent loaders (beat tick and an operator's click), so
+        # the read of ``loaded`` and the pushes that follow it cannot interleave.
+        session = SaleSession.objects.select_for_update().get(pk=session.pk)
+        _check_loadable(session, now)
+        items = list(session.items.select_related("product").order_by("display_order", "id"))
+        if not items:
+            raise SessionNotLoadable(
+                "A session needs at least one item before it can be loaded.",
+                session_id=session.pk,
+                state=session.state,
+            )
+        state = redis_state_for(session, now)
+        r = sale_redis()
+        sid = session.pk
+        already = {int(as_str(k)) for k in r.hkeys(keys.loaded(sid))}
+
+        _write_display_data(r, sid, items)
+        to_push = [item for item in items if item.pk not in already]
+        units_pushed = _push_stock(r, sid, to_push)
+
+        # The session hash is written last: on a first load the reserve script finds no
+        # session (so refuses) until every unit is in place.
+        r.hset(
+            keys.session(sid),
+            mapping={
+                "id": str(sid),
+                "name": session.name,
+                "starts_at": repr(session.starts_at.timestamp()),
+                "ends_at": repr(session.ends_at.timestamp()),
+                "state": state,
+                "loaded_at": repr(now.timestamp()),
+            },
+        )
+        # Not in a pipeline with the session's keys: the index has no hash tag (another slot).
+        r.zadd(keys.sessions_index(), {str(sid): session.starts_at.timestamp()})
+
+        session.state = state
+        session.loaded_at = now
+        session.save(update_fields=["state", "loaded_at", "updated_at"])
+
+    result = LoadResult(
+        session_id=sid,
+        state=state,
+        items=len(items),
+        items_pushed=len(to_push),
+        units_pushed=units_pushed,
+        units_allocated=sum(item.quantity for item in items),
+    )
+    log.info("loaded %s", result.describe())
+    return result
+
+
+def _check_loadable(session: SaleSession, now: datetime) -> None:
+    if session.state not in LOADABLE_STATES:
+        raise SessionNotLoadable(
+            f"A {session.get_state_display().lower()} session cannot be loaded.",
+            session_id=session.pk,
+            state=session.state,
+        )
+    if session.ends_at <= now:
+        raise SessionNotLoadable(
+            "The session's window is already over; it cannot be loaded.",
+            session_id=session.pk,
+            state=session.state,
+        )
+
+
+def _write_display_data(r, sid: int, items: list[SaleItem]) -> None:
+    pipe = r.pipeline(transaction=False)
+    for position, item in enumerate(items):
+        pipe.hset(keys.item(sid, item.pk), mapping=item_display_data(item))
+        pipe.zadd(keys.items(sid), {str(item.pk): position})
+        pipe.geoadd(keys.geo(sid), [float(item.product.longitude), float(item.product.latitude), str(item.pk)])
+    pipe.execute()
+
+
+def _push_stock(r, sid: int, items: list[SaleItem]) -> int:
+    """Push every unit of ``items`` (none of them in ``loaded`` yet); returns the units pushed."""
+    pushed = 0
+    pending = 0
+    pipe = r.pipeline(transaction=False)
+    for item in items:
+        # A list left by a load that crashed half-way is discarded: the item was never marked
+        # loaded, so no shopper could have taken a unit from it.
+        pipe.delete(keys.stock(sid, item.pk))
+        for start in range(1, item.quantity + 1, UNITS_PER_COMMAND):
+            stop = min(start + UNITS_PER_COMMAND, item.quantity + 1)
+            pipe.rpush(keys.stock(sid, item.pk), *(unit_id(item.pk, n) for n in range(start, stop)))
+            pending += stop - start
+            if pending >= UNITS_PER_ROUND_TRIP:
+                pipe.execute()
+                pending = 0
+        counts = dict.fromkeys(COUNT_FIELDS, 0)
+        counts["allocated"] = item.quantity
+        pipe.hset(keys.counts(sid, item.pk), mapping=counts)
+        # Marked loaded only after its units: a crash before this line leaves it to be redone.
+        pipe.hset(keys.loaded(sid), str(item.pk), item.quantity)
+        pushed += item.quantity
+    pipe.execute()
+    return pushed
+
+
+def set_redis_state(session_id: int, state: str) -> bool:
+    """Record a state change in the loaded session's hash; False when the session is not in Redis."""
+    r = sale_redis()
+    if not r.exists(keys.session(session_id)):
+        return False
+    r.hset(keys.session(session_id), "state", str(state))
+    return True
+
+
+def is_loaded(session_id: int) -> bool:
+    return bool(sale_redis().exists(keys.session(session_id)))
+
+
+def loaded_units(session_id: int) -> dict[int, int]:
+    """Item id -> highest unit number issued, for the items that have their stock in Redis."""
+    raw = sale_redis().hgetall(keys.loaded(session_id))
+    return {int(as_str(k)): as_int(v) for k, v in raw.items()}
+
+
+def session_keys(session_id: int) -> list[str]:
+    """Every key of the session currently in Redis (SCAN, never KEYS)."""
+    r = sale_redis()
+    return [as_str(k) for k in r.scan_iter(match=keys.session_pattern(session_id), count=SWEEP_BATCH)]
+
+
+def unload_session(session_id: int) -> int:
+    """Remove every key of the session and its entry in the index; returns the keys removed."""
+    r = sale_redis()
+    found = session_keys(session_id)
+    removed = 0
+    for start in range(0, len(found), SWEEP_BATCH):
+        # UNLINK frees big stock lists in the background instead of blocking the server.
+        removed += r.unlink(*found[start : start + SWEEP_BATCH])
+    r.zrem(keys.sessions_index(), str(session_id))
+    return removed
+
+
+def expire_session_keys(session_id: int, *, at: datetime) -> int:
+    """Make every key of the session expire at ``at``; keys that already expire keep their deadline.
+
+    Run again, it catches keys written since the last sweep (a late payment's transaction).
+    Returns the number of keys that got a deadline.
+    """
+    r = sale_redis()
+    found = session_keys(session_id)
+    when = int(at.timestamp())
+    applied = 0
+    for start in range(0, len(found), SWEEP_BATCH):
+        pipe = r.pipeline(transaction=False)
+        for key in found[start : start + SWEEP_BATCH]:
+            pipe.expireat(key, when, nx=True)
+        applied += sum(1 for ok in pipe.execute() if ok)
+    return applied
+
+
+def expire_known_keys(session_id: int, item_ids: list[int], *, at: datetime) -> int:
+    """Give the session's fixed keys (no SCAN) a deadline at ``at`` unless they already have one.
+
+    After the end only these can reappear without a TTL (a released hold recreates an emptied
+    stock list), so the settling ticks re-check them cheaply instead of scanning the keyspace.
+    """
+    names = [
+        keys.session(session_id),
+        keys.items(session_id),
+        keys.geo(session_id),
+        keys.loaded(session_id),
+        keys.timeline(session_id),
+        keys.holds(session_id),
+        keys.stream(session_id),
+    ]
+    for item_id in item_ids:
+        names += [keys.item(session_id, item_id), keys.stock(session_id, item_id), keys.counts(session_id, item_id)]
+    pipe = sale_redis().pipeline(transaction=False)
+    for name in names:
+        pipe.expireat(name, int(at.timestamp()), nx=True)
+    return sum(1 for ok in pipe.execute() if ok)

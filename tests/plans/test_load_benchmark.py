@@ -1,0 +1,20 @@
+"""The load benchmark measures a real load and leaves no rows or keys behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.models import Product, Provider
+from plans.benchmarks import measure_session_load
+from plans.models import SaleSession
+
+pytestmark = pytest.mark.django_db
+
+
+def test_small_benchmark_cleans_up(redis_conn):
+    seconds = measure_session_load(items=5, units=20)
+
+    assert seconds > 0
+    assert not SaleSession.objects.exists()
+    assert not Product.objects.exists() and not Provider.objects.exists()
+    assert redis_conn.dbsize() == 0
