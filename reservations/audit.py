@@ -1,0 +1,544 @@
+"""Continuous stock audit of loaded sessions: every unit accounted for, drift raised and repairable.
+
+For every item the audit checks, on one atomic snapshot (MULTI) of its Redis figures::
+
+    units in the stock list + held + paid + returning == allocated + adjusted
+
+``returned`` is not in the sum: it counts units already pushed back into the list (expired or
+cancelled holds), which the list length includes. ``returning`` is the returned-in-flight part:
+units that have left ``held``/``paid`` on their way back but are not in the list yet. The release
+and pay scripts move units back in the same atomic step, so it is 0 at every instant another
+client can see; a future two-step return must count its units there until they are pushed.
+
+It also checks the Redis totals against PostgreSQL (``allocated`` == SaleItem.quantity,
+``adjusted`` == the sum of operators' Adjustments) and, per user, the user hash against their
+active transactions (``reserved`` or ``paid``, from the Redis txn hashes, falling back to the
+PostgreSQL Transaction rows for any txn hash no longer in Redis).
+
+Drift is logged at error level with the numbers, the latest report is kept in Redis
+(``keys.audit``) and the session listed in ``keys.audit_alerts`` for the admin banner.
+``repair_session`` puts the list right from PostgreSQL's totals and records an Adjustment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from redis.exceptions import WatchError
+
+from flashsale import clock
+from plans import keys
+from plans.loading import unit_id
+from plans.models import Adjustment, SaleItem
+from plans.redis import as_int, as_str, sale_redis
+from reservations.models import Transaction
+
+log = logging.getLogger(__name__)
+
+REPAIR_REASON_PREFIX = "audit repair: "
+ACTIVE_STATUSES = frozenset({Transaction.Status.RESERVED.value, Transaction.Status.PAID.value})
+SCAN_COUNT = 1000
+# A user whose figures moved while being read is read again under WATCH this many times.
+USER_RECHECKS = 5
+REPAIR_LOCK_SECONDS = 120
+
+
+class AuditRepairBusy(Exception):
+    """Another repair of the same session is running."""
+
+    def __init__(self, session_id: int):
+        super().__init__(f"A repair of session {session_id} is already running.")
+        self.session_id = session_id
+
+
+@dataclass(frozen=True)
+class ItemAudit:
+    """One item's figures. ``drift`` > 0: more units than planned could still sell; < 0: units lost."""
+
+    item_id: int
+    in_list: int
+    held: int
+    paid: int
+    returning: int
+    returned: int
+    allocated: int
+    adjusted: int
+    planned_allocated: int
+    planned_adjusted: int
+
+    @property
+    def accounted(self) -> int:
+        return self.in_list + self.held + self.paid + self.returning
+
+    @property
+    def expected(self) -> int:
+        return self.allocated + self.adjusted
+
+    @property
+    def drift(self) -> int:
+        return self.accounted - self.expected
+
+    @property
+    def totals_match_plan(self) -> bool:
+        return (self.allocated, self.adjusted) == (self.planned_allocated, self.planned_adjusted)
+
+    @property
+    def ok(self) -> bool:
+        return self.drift == 0 and self.totals_match_plan
+
+    def describe(self) -> str:
+        text = (
+            f"item {self.item_id}: list {self.in_list} + held {self.held} + paid {self.paid} + returning "
+            f"{self.returning} = {self.accounted}, allocated {self.allocated} + adjusted {self.adjusted} = "
+            f"{self.expected} (drift {self.drift:+d})"
+        )
+        if not self.totals_match_plan:
+            text += (
+                f"; PostgreSQL plans allocated {self.planned_allocated} + adjusted {self.planned_adjusted}"
+                f" but Redis has {self.allocated} + {self.adjusted}"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class UserMismatch:
+    """The user hash says ``counted`` units of an item; their active transactions add up to ``active``."""
+
+    user_id: int
+    item_id: int
+    counted: int
+    active: int
+    txn_ids: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"user {self.user_id} item {self.item_id}: user hash {self.counted}, active transactions {self.active}"
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    session_id: int
+    checked_at: float
+    items: tuple[ItemAudit, ...]
+    users: tuple[UserMismatch, ...] = ()
+    users_checked: int = 0
+    missing_items: tuple[int, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.items) and not self.users and not self.missing_items
+
+    @property
+    def drifting_items(self) -> tuple[ItemAudit, ...]:
+        return tuple(item for item in self.items if not item.ok)
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"session {self.session_id}: {len(self.items)} items and {self.users_checked} users balanced"
+        parts = [item.describe() for item in self.drifting_items]
+        parts += [mismatch.describe() for mismatch in self.users]
+        parts += [f"item {item_id}: planned but not in Redis" for item_id in self.missing_items]
+        return f"session {self.session_id}: " + "; ".join(parts)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["summary"] = self.summary()
+        for item, raw in zip(self.items, data["items"], strict=True):
+            raw.update(drift=item.drift, accounted=item.accounted, expected=item.expected, ok=item.ok)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AuditReport:
+        item_fields = ItemAudit.__dataclass_fields__
+        user_fields = UserMismatch.__dataclass_fields__
+        return cls(
+            session_id=data["session_id"],
+            checked_at=data["checked_at"],
+            items=tuple(ItemAudit(**{k: v for k, v in raw.items() if k in item_fields}) for raw in data["items"]),
+            users=tuple(
+                UserMismatch(**{k: (tuple(v) if k == "txn_ids" else v) for k, v in raw.items() if k in user_fields})
+                for raw in data.get("users", [])
+            ),
+            users_checked=data.get("users_checked", 0),
+            missing_items=tuple(data.get("missing_items", [])),
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def planned_totals(session_id: int) -> dict[int, tuple[int, int]]:
+    """Item id -> (allocated, operators' adjustments) from PostgreSQL; audit repairs are not plans."""
+    quantities = dict(SaleItem.objects.filter(session_id=session_id).values_list("pk", "quantity"))
+    adjusted = dict(
+        Adjustment.objects.filter(item__session_id=session_id)
+        .exclude(reason__startswith=REPAIR_REASON_PREFIX)
+        .values("item_id")
+        .annotate(total=Sum("delta"))
+        .values_list("item_id", "total")
+    )
+    return {item_id: (quantity, adjusted.get(item_id) or 0) for item_id, quantity in quantities.items()}
+
+
+def _snapshot(r, session_id: int, item_ids: list[int]) -> dict[int, tuple[int, dict[str, int]]]:
+    """Item id -> (list length, counts) read in one MULTI: a consistent instant for every item."""
+    pipe = r.pipeline(transaction=True)
+    for item_id in item_ids:
+        pipe.llen(keys.stock(session_id, item_id))
+        pipe.hgetall(keys.counts(session_id, item_id))
+    replies = pipe.execute() if item_ids else []
+    found = {}
+    for index, item_id in enumerate(item_ids):
+        length, raw = replies[2 * index], replies[2 * index + 1]
+        if raw:
+            found[item_id] = (int(length), {as_str(k): as_int(v) for k, v in raw.items()})
+    return found
+
+
+def _item_audit(item_id: int, length: int, counts: dict[str, int], planned: tuple[int, int]) -> ItemAudit:
+    return ItemAudit(
+        item_id=item_id,
+        in_list=length,
+        held=counts.get("held", 0),
+        paid=counts.get("paid", 0),
+        returning=counts.get("returning", 0),
+        returned=counts.get("returned", 0),
+        allocated=counts.get("allocated", 0),
+        adjusted=counts.get("adjusted", 0),
+        planned_allocated=planned[0],
+        planned_adjusted=planned[1],
+    )
+
+
+def _scan_ids(r, pattern: str, prefix: str) -> set[int]:
+    found = set()
+    for key in r.scan_iter(match=pattern, count=SCAN_COUNT):
+        tail = as_str(key)[len(prefix) :]
+        if tail.isdigit():
+            found.add(int(tail))
+    return found
+
+
+def _session_users(r, session_id: int) -> set[int]:
+    """Every user with a count or a reservation in the session (SCAN, never KEYS)."""
+    user_prefix = keys.user(session_id, 0)[:-1]
+    txns_prefix = keys.user_txns(session_id, 0)[:-1]
+    return _scan_ids(r, user_prefix + "*", user_prefix) | _scan_ids(r, txns_prefix + "*", txns_prefix)
+
+
+TXN_FIELDS = ("item", "quantity", "status")
+
+
+def _active_units(txns: dict[str, tuple[str | None, ...]], fallback: dict[str, tuple[int, int, str]]) -> Counter:
+    active: Counter = Counter()
+    for txn_id, (item, quantity, status) in txns.items():
+        if status is None and txn_id in fallback:
+            item_id, qty, status = fallback[txn_id]
+            item, quantity = str(item_id), str(qty)
+        if status in ACTIVE_STATUSES and item is not None:
+            active[int(item)] += int(quantity)
+    return active
+
+
+def _pg_fallback(session_id: int, txn_ids: set[str]) -> dict[str, tuple[int, int, str]]:
+    if not txn_ids:
+        return {}
+    rows = Transaction.objects.filter(session_id=session_id, txn_id__in=txn_ids).values_list(
+        "txn_id", "item_id", "quantity", "status"
+    )
+    return {txn_id: (item_id, quantity, status) for txn_id, item_id, quantity, status in rows}
+
+
+def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[int, int], dict[str, tuple]]]:
+    """User -> (user hash, their txns' fields), pipelined; not atomic across users (rechecked)."""
+    pipe = r.pipeline(transaction=False)
+    for user_id in users:
+        pipe.hgetall(keys.user(session_id, user_id))
+        pipe.smembers(keys.user_txns(session_id, user_id))
+    replies = pipe.execute() if users else []
+    txn_lists = {}
+    pipe = r.pipeline(transaction=False)
+    for index, user_id in enumerate(users):
+        txn_ids = sorted(as_str(t) for t in replies[2 * index + 1])
+        txn_lists[user_id] = txn_ids
+        for txn_id in txn_ids:
+            pipe.hmget(keys.txn(session_id, txn_id), *TXN_FIELDS)
+    txn_replies = iter(pipe.execute())
+    figures = {}
+    for index, user_id in enumerate(users):
+        counted = {int(as_str(k)): as_int(v) for k, v in replies[2 * index].items()}
+        txns = {txn_id: tuple(as_str(v) for v in next(txn_replies)) for txn_id in txn_lists[user_id]}
+        figures[user_id] = (counted, txns)
+    return figures
+
+
+def _mismatches(
+    user_id: int, counted: dict[int, int], txns: dict[str, tuple], fallback: dict[str, tuple[int, int, str]]
+) -> list[UserMismatch]:
+    active = _active_units(txns, fallback)
+    found = []
+    for item_id in sorted(set(counted) | set(active)):
+        if counted.get(item_id, 0) != active.get(item_id, 0):
+            ids = tuple(
+                t for t, fields in txns.items() if fields[0] == str(item_id) or fallback.get(t, (None,))[0] == item_id
+            )
+            found.append(UserMismatch(user_id, item_id, counted.get(item_id, 0), active.get(item_id, 0), ids))
+    return found
+
+
+def _recheck_user(r, session_id: int, user_id: int) -> list[UserMismatch]:
+    """Read one user's figures under WATCH: a reservation or release in between forces a re-read.
+
+    Every change of a user's active units (reserve, release, late payment) writes their user hash
+    or txn set, so an unchanged pair means the txn fields read belong to the same instant.
+    """
+    user_key, txns_key = keys.user(session_id, user_id), keys.user_txns(session_id, user_id)
+    for _ in range(USER_RECHECKS):
+        with r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(user_key, txns_key)
+                counted = {int(as_str(k)): as_int(v) for k, v in pipe.hgetall(user_key).items()}
+                txn_ids = sorted(as_str(t) for t in pipe.smembers(txns_key))
+                txns = {t: tuple(as_str(v) for v in pipe.hmget(keys.txn(session_id, t), *TXN_FIELDS)) for t in txn_ids}
+                pipe.multi()
+                pipe.exists(user_key)
+                pipe.execute()
+            except WatchError:
+                continue
+        missing = {t for t, fields in txns.items() if fields[2] is None}
+        return _mismatches(user_id, counted, txns, _pg_fallback(session_id, missing))
+    log.warning("audit of session %s: user %s kept changing; not checked this time", session_id, user_id)
+    return []
+
+
+def _audit_users(r, session_id: int) -> tuple[list[UserMismatch], int]:
+    users = sorted(_session_users(r, session_id))
+    figures = _user_figures(r, session_id, users)
+    missing = {t for _, txns in figures.values() for t, fields in txns.items() if fields[2] is None}
+    fallback = _pg_fallback(session_id, missing)
+    found = []
+    for user_id, (counted, txns) in figures.items():
+        if _mismatches(user_id, counted, txns, fallback):
+            # Maybe only a reservation landing between two reads: confirm on a consistent read.
+            found += _recheck_user(r, session_id, user_id)
+    return found, len(users)
+
+
+# --- the audit ---------------------------------------------------------------------------------
+
+
+def audit_session(session_id: int, *, now: float | None = None, store: bool = True) -> AuditReport:
+    """Audit every item and user of a loaded session; log and store the report (unless ``store=False``)."""
+    checked_at = clock.now_ts() if now is None else float(now)
+    r = sale_redis()
+    planned = planned_totals(session_id)
+    snapshot = _snapshot(r, session_id, sorted(planned))
+    items = tuple(
+        _item_audit(item_id, length, counts, planned[item_id]) for item_id, (length, counts) in sorted(snapshot.items())
+    )
+    # A session not in Redis at all has nothing to audit; a loaded one missing an item is drift.
+    missing = tuple(sorted(set(planned) - set(snapshot))) if snapshot else ()
+    mismatches, users_checked = _audit_users(r, session_id) if snapshot else ([], 0)
+    report = AuditReport(
+        session_id=session_id,
+        checked_at=checked_at,
+        items=items,
+        users=tuple(mismatches),
+        users_checked=users_checked,
+        missing_items=missing,
+    )
+    if not report.ok:
+        log.error("stock audit found drift: %s", report.summary())
+    else:
+        log.info("stock audit: %s", report.summary())
+    if store and snapshot:
+        store_report(report)
+    return report
+
+
+def store_report(report: AuditReport) -> None:
+    r = sale_redis()
+    r.set(keys.audit(report.session_id), json.dumps(report.as_dict()), ex=settings.FLASHSALE_AUDIT_REPORT_TTL_SECONDS)
+    # The alerts index has no hash tag (another slot): a separate command, not in a pipeline.
+    if report.ok:
+        r.zrem(keys.audit_alerts(), str(report.session_id))
+    else:
+        r.zadd(keys.audit_alerts(), {str(report.session_id): report.checked_at})
+
+
+def latest_report(session_id: int) -> AuditReport | None:
+    """The last stored audit of the session (for the admin page), ``None`` if never audited."""
+    raw = sale_redis().get(keys.audit(session_id))
+    return AuditReport.from_dict(json.loads(as_str(raw))) if raw else None
+
+
+def drifting_sessions() -> list[int]:
+    """Ids of sessions whose latest audit found drift, most recent first (for the admin banner)."""
+    return [int(as_str(member)) for member in sale_redis().zrevrange(keys.audit_alerts(), 0, -1)]
+
+
+# --- repair ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRepair:
+    item_id: int
+    list_before: int
+    list_target: int
+    pushed: int
+    trimmed: int
+    totals_reset: bool
+    oversold: int
+    adjustment_id: int | None
+
+    @property
+    def delta(self) -> int:
+        return self.pushed - self.trimmed
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    session_id: int
+    items: tuple[ItemRepair, ...]
+    report: AuditReport
+
+    @property
+    def changed(self) -> bool:
+        return any(item.delta or item.totals_reset for item in self.items)
+
+
+def repair_session(session_id: int, *, user=None, now: float | None = None) -> RepairResult:
+    """Put every item's stock list right from PostgreSQL's totals; record each change as an Adjustment.
+
+    The list should hold ``allocated + adjustments - held - paid - returning`` units (totals from
+    PostgreSQL, holds and payments from Redis). The difference is invariant under reservations,
+    releases and payments running meanwhile (each moves units between the list and held/paid),
+    so it is applied without stopping the sale: missing units are pushed with new unit numbers;
+    surplus units are trimmed, duplicated or never-issued unit ids first, then from the head (where a
+    stray LPUSH lands and where the next reservation would pop). Units already sold beyond the
+    plan cannot be taken back: that is reported as ``oversold``. Then the session is audited again.
+    """
+    r = sale_redis()
+    lock = keys.audit_lock(session_id)
+    if not r.set(lock, "1", nx=True, ex=REPAIR_LOCK_SECONDS):
+        raise AuditRepairBusy(session_id)
+    try:
+        planned = planned_totals(session_id)
+        repairs = []
+        for item_id, totals in sorted(planned.items()):
+            repaired = _repair_item(r, session_id, item_id, totals, user=user)
+            if repaired is not None:
+                repairs.append(repaired)
+    finally:
+        r.delete(lock)
+    report = audit_session(session_id, now=now)
+    for repaired in repairs:
+        log.warning(
+            "audit repair of session %s item %s: list %s -> target %s, pushed %s, trimmed %s%s",
+            session_id,
+            repaired.item_id,
+            repaired.list_before,
+            repaired.list_target,
+            repaired.pushed,
+            repaired.trimmed,
+            f", {repaired.oversold} unit(s) oversold" if repaired.oversold else "",
+        )
+    return RepairResult(session_id=session_id, items=tuple(repairs), report=report)
+
+
+def _surplus_units(item_id: int, units: list[str], limit: int, *, issued: int) -> list[str]:
+    """Up to ``limit`` unit ids that should not be in the list: extra copies, then ids never issued."""
+    surplus: list[str] = []
+    counts = Counter(units)
+    for unit, count in counts.items():
+        surplus += [unit] * (count - 1)
+    prefix = f"{item_id}:"
+    for unit in counts:
+        number = unit[len(prefix) :] if unit.startswith(prefix) else ""
+        # Another item's id, garbage, or a number beyond the last one loading or adjusting issued.
+        if not number.isdigit() or int(number) > issued:
+            surplus.append(unit)
+    return surplus[:limit]
+
+
+def _repair_item(r, session_id: int, item_id: int, totals: tuple[int, int], *, user) -> ItemRepair | None:
+    pipe = r.pipeline(transaction=True)
+    pipe.llen(keys.stock(session_id, item_id))
+    pipe.hgetall(keys.counts(session_id, item_id))
+    pipe.lrange(keys.stock(session_id, item_id), 0, -1)
+    pipe.hget(keys.loaded(session_id), str(item_id))
+    length, raw_counts, raw_units, issued = pipe.execute()
+    if not raw_counts:
+        return None
+    counts = {as_str(k): as_int(v) for k, v in raw_counts.items()}
+    planned_allocated, planned_adjusted = totals
+    sold = counts.get("held", 0) + counts.get("paid", 0) + counts.get("returning", 0)
+    wanted = planned_allocated + planned_adjusted - sold
+    target = max(0, wanted)
+    oversold = max(0, -wanted)
+    totals_reset = (counts.get("allocated", 0), counts.get("adjusted", 0)) != totals
+    delta = target - int(length)
+    if delta == 0 and not totals_reset:
+        return None
+
+    stock_key = keys.stock(session_id, item_id)
+    with transaction.atomic():
+        adjustment = None
+        if delta:
+            adjustment = Adjustment.objects.create(
+                item_id=item_id,
+                delta=delta,
+                reason=f"{REPAIR_REASON_PREFIX}list held {length}, should hold {target} "
+                f"(allocated {planned_allocated} + adjusted {planned_adjusted} - held/paid/returning {sold})",
+                created_by=user,
+            )
+        new_units: list[str] = []
+        if delta > 0:
+            # Reserve fresh unit numbers first (the loaded hash holds the last one issued).
+            last = r.hincrby(keys.loaded(session_id), str(item_id), delta)
+            new_units = [unit_id(item_id, n) for n in range(last - delta + 1, last + 1)]
+        pipe = r.pipeline(transaction=True)
+        if totals_reset:
+            pipe.hset(
+                keys.counts(session_id, item_id),
+                mapping={"allocated": planned_allocated, "adjusted": planned_adjusted},
+            )
+        surplus = (
+            _surplus_units(item_id, [as_str(u) for u in raw_units], -delta, issued=as_int(issued)) if delta < 0 else []
+        )
+        for unit in surplus:
+            pipe.lrem(stock_key, 1, unit)
+        if delta < 0 and -delta > len(surplus):
+            pipe.lpop(stock_key, -delta - len(surplus))
+        if new_units:
+            pipe.rpush(stock_key, *new_units)
+        replies = pipe.execute()
+        replies = replies[1:] if totals_reset else replies
+        trimmed = sum(int(reply) for reply in replies[: len(surplus)])
+        if delta < 0 and -delta > len(surplus):
+            trimmed += len(replies[len(surplus)] or [])
+        pushed = len(new_units)
+        applied = pushed - trimmed
+        if adjustment is not None and applied != delta:
+            # Reservations emptied part of the list meanwhile: record what was really done.
+            if applied:
+                Adjustment.objects.filter(pk=adjustment.pk).update(delta=applied)
+            else:
+                Adjustment.objects.filter(pk=adjustment.pk).delete()
+                adjustment = None
+    return ItemRepair(
+        item_id=item_id,
+        list_before=int(length),
+        list_target=target,
+        pushed=pushed,
+        trimmed=trimmed,
+        totals_reset=totals_reset,
+        oversold=oversold,
+        adjustment_id=adjustment.pk if adjustment else None,
+    )
