@@ -2,6 +2,17 @@ from django.urls import path
 
 from reservations import views
 
+# Names carry a "reservations-" prefix instead of a namespace so that "home" stays un-namespaced.
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sessions/<int:session_id>/", views.sale, name="reservations-sale"),
+    path("sessions/<int:session_id>/stock.json", views.stock_json, name="reservations-stock"),
+    path("sessions/<int:session_id>/location/", views.set_location, name="reservations-location"),
+    path("sessions/<int:session_id>/captcha/", views.captcha, name="reservations-captcha"),
+    path(
+        "sessions/<int:session_id>/items/<int:item_id>/reserve/",
+        views.reserve,
+        name="reservations-reserve",
+    ),
+    path("me/reservations/", views.my_reservations, name="reservations-mine"),
 ]

@@ -1,0 +1,43 @@
+"""Persist reservation streams to PostgreSQL once, or continuously with --follow (make demo)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from flashsale import clock
+from reservations import drain, stock
+
+
+class Command(BaseCommand):
+    help = "Drain the reservation streams of loaded sessions into the Transaction table."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--session", type=int, help="Only this session id.")
+        parser.add_argument("--follow", action="store_true", help="Keep draining until interrupted.")
+        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between idle polls.")
+        parser.add_argument("--expire", action="store_true", help="Also release due holds on each pass.")
+
+    def handle(self, *args, session=None, follow=False, interval=1.0, expire=False, **options):
+        try:
+            while True:
+                handled = self._pass(session, expire=expire)
+                if not follow:
+                    self.stdout.write(f"{handled} stream events persisted")
+                    return
+                if handled:
+                    self.stdout.write(f"{handled} stream events persisted")
+                else:
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            self.stdout.write("stopped")
+
+    def _pass(self, session_id: int | None, *, expire: bool) -> int:
+        session_ids = [session_id] if session_id else stock.loaded_session_ids()
+        handled = 0
+        for sid in session_ids:
+            if expire:
+                stock.expire_holds(sid, now=clock.now_ts())
+            handled += drain.drain_session(sid)
+        return handled

@@ -1,0 +1,130 @@
+"""Signed checkout tokens: what the shopper carries to the payment gateway and the gateway verifies.
+
+Format: ``base64url(JSON payload) "." kid "." base64url(HMAC-SHA256(kid-secret, payload-part))``.
+The pure functions take the keys as arguments and import nothing from Django, so the sandbox
+gateway (a separate process) can use them; ``sign_for_site``/``verify_for_site`` read the keys
+from settings. Several verification keys may be listed at once (rotation), one signs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+
+TOKEN_VERSION = 1
+
+
+class TokenError(Exception):
+    """A token that must not be honoured; ``reason`` is one of the REASONS."""
+
+    REASONS = ("malformed", "unknown_key", "bad_signature", "expired")
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a token vouches for. ``amount`` is a decimal string, ``expires_at`` epoch seconds."""
+
+    txn_id: str
+    user_id: int
+    session_id: int
+    item_id: int
+    units: int
+    amount: str
+    currency: str
+    expires_at: int
+    kid: str = ""
+
+    @property
+    def amount_decimal(self) -> Decimal:
+        return Decimal(self.amount)
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    padding = "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(text + padding)
+
+
+def _mac(secret: str, kid: str, payload_part: str) -> bytes:
+    # The kid is inside the MAC so a token cannot be re-labelled to another key.
+    message = f"{payload_part}.{kid}".encode("ascii")
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def sign_token(claims: TokenClaims, *, keys: Mapping[str, str], kid: str) -> str:
+    """Sign ``claims`` with ``keys[kid]``. Deterministic: the same claims and key give the same token."""
+    if kid not in keys:
+        raise TokenError("unknown_key", f"no signing key {kid!r}")
+    if "." in kid:
+        raise TokenError("malformed", "a key id must not contain '.'")
+    body = asdict(claims)
+    body.pop("kid")
+    body["v"] = TOKEN_VERSION
+    body["amount"] = str(Decimal(claims.amount))
+    payload_part = _b64encode(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    return f"{payload_part}.{kid}.{_b64encode(_mac(keys[kid], kid, payload_part))}"
+
+
+def verify_token(token: str, *, keys: Mapping[str, str], now: float) -> TokenClaims:
+    """Check the signature in constant time, then the expiry; raise TokenError with a reason."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise TokenError("malformed", "expected three dot-separated parts")
+    payload_part, kid, signature_part = token.split(".")
+    if kid not in keys:
+        raise TokenError("unknown_key", f"key {kid!r} is not (or no longer) accepted")
+    try:
+        signature = _b64decode(signature_part)
+    except (binascii.Error, ValueError) as exc:
+        raise TokenError("malformed", "signature is not base64url") from exc
+    if not hmac.compare_digest(signature, _mac(keys[kid], kid, payload_part)):
+        raise TokenError("bad_signature")
+    try:
+        body = json.loads(_b64decode(payload_part))
+        claims = TokenClaims(
+            txn_id=str(body["txn_id"]),
+            user_id=int(body["user_id"]),
+            session_id=int(body["session_id"]),
+            item_id=int(body["item_id"]),
+            units=int(body["units"]),
+            amount=str(Decimal(body["amount"])),
+            currency=str(body["currency"]),
+            expires_at=int(body["expires_at"]),
+            kid=kid,
+        )
+    except (binascii.Error, ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        raise TokenError("malformed", "payload does not decode") from exc
+    if now >= claims.expires_at:
+        raise TokenError("expired", f"expired at {claims.expires_at}")
+    return claims
+
+
+def sign_for_site(claims: TokenClaims) -> str:
+    """Sign with the site's current signing key (settings)."""
+    from django.conf import settings
+
+    return sign_token(claims, keys=settings.FLASHSALE_TOKEN_KEYS, kid=settings.FLASHSALE_TOKEN_SIGNING_KEY_ID)
+
+
+def verify_for_site(token: str, *, now: float | None = None) -> TokenClaims:
+    """Verify against every key the site still lists."""
+    from django.conf import settings
+
+    if now is None:
+        from flashsale.clock import now_ts
+
+        now = now_ts()
+    return verify_token(token, keys=settings.FLASHSALE_TOKEN_KEYS, now=now)

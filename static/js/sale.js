@@ -1,0 +1,98 @@
+// Shopper pages: ticking countdowns, remaining units refreshed from stock.json, "use my location",
+// and the CAPTCHA form loaded inline so it can be solved before the sale opens.
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-server-now]");
+  if (!root) return;
+  // Countdowns follow the server's clock, not the shopper's (which may be off by minutes).
+  var serverNow = parseFloat(root.getAttribute("data-server-now"));
+  var loadedAt = Date.now() / 1000;
+  function now() { return serverNow + (Date.now() / 1000 - loadedAt); }
+
+  function label(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (h) return h + " h " + two(m) + " min";
+    if (m) return m + " min " + two(s) + " s";
+    return s + " s";
+  }
+
+  var reloading = false;
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = parseFloat(el.getAttribute("data-countdown")) - now();
+      el.textContent = label(left);
+      if (left <= 0 && el.hasAttribute("data-reload") && !reloading) {
+        reloading = true;
+        // A small random delay spreads the reloads of everyone waiting for the opening.
+        setTimeout(function () { window.location.reload(); }, 300 + Math.random() * 1500);
+      }
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  // Remaining units and the shopper's own counts, from Redis alone.
+  var stockUrl = root.getAttribute("data-stock-url");
+  function applyStock(data) {
+    Object.keys(data.items || {}).forEach(function (id) {
+      var card = document.querySelector('[data-item="' + id + '"]');
+      if (!card) return;
+      var info = data.items[id];
+      var remaining = card.querySelector("[data-remaining]");
+      if (remaining) remaining.textContent = info.remaining;
+      var limit = parseInt(card.getAttribute("data-limit"), 10);
+      var badge = card.querySelector("[data-state]");
+      var button = card.querySelector("[data-reserve]");
+      var state = null, text = null;
+      if (info.remaining <= 0) { state = "sold-out"; text = "Sold out"; }
+      else if (info.yours >= limit) { state = "limit"; text = "Your limit reached"; }
+      if (state && badge) {
+        badge.className = "badge state " + state;
+        badge.textContent = text;
+        if (button) button.disabled = true;
+      }
+    });
+  }
+  function poll() {
+    if (document.hidden) return;
+    fetch(stockUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) applyStock(data); })
+      .catch(function () { /* the next poll will try again */ });
+  }
+  if (stockUrl) setInterval(poll, 3000);
+
+  // "Use my location": the browser's coordinates are posted to the server (kept in the session).
+  var geoButton = document.getElementById("use-location");
+  if (geoButton) {
+    geoButton.addEventListener("click", function () {
+      var status = document.getElementById("geo-status");
+      function say(text) { if (status) { status.hidden = false; status.textContent = text; } }
+      if (!navigator.geolocation) { say("Your browser does not share its location; pick a city instead."); return; }
+      say("Asking your browser for your location…");
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var form = document.getElementById("geo-form");
+        form.elements.latitude.value = pos.coords.latitude.toFixed(5);
+        form.elements.longitude.value = pos.coords.longitude.toFixed(5);
+        form.submit();
+      }, function () { say("Location not available; pick a city instead."); }, { timeout: 10000, maximumAge: 600000 });
+    });
+  }
+
+  // The CAPTCHA form, inline, as soon as the page is open.
+  var captchaBox = document.querySelector("[data-captcha-fragment-url]");
+  if (captchaBox) {
+    fetch(captchaBox.getAttribute("data-captcha-fragment-url"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        captchaBox.appendChild(holder);
+      })
+      .catch(function () { /* the link to the full page stays */ });
+  }
+})();

@@ -1,0 +1,102 @@
+"""Fixtures of the reservation tests: a sale session loaded into the real Redis by plans.loading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from plans import keys
+from plans.loading import load_session_into_redis
+from plans.models import SaleItem, SaleSession
+from plans.redis import as_int, as_str
+from tests.factories import make_item, make_product, make_session
+
+
+@dataclass
+class Sale:
+    session: SaleSession
+    items: list[SaleItem]
+
+    @property
+    def id(self) -> int:
+        return self.session.pk
+
+    @property
+    def item(self) -> SaleItem:
+        return self.items[0]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Many tests create shoppers; the production hasher's cost is not what they test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def load_sale(db, clock):
+    """``load_sale(quantities=[10], limit=1, opens_in=..., lasts=..., cities=[...])`` -> Sale."""
+
+    def load(
+        *,
+        quantities=(10,),
+        limit: int = 1,
+        opens_in: timedelta = timedelta(0),
+        lasts: timedelta = timedelta(hours=1),
+        cities=None,
+        price: Decimal = Decimal("49.90"),
+    ) -> Sale:
+        session = make_session(opens_in=opens_in, lasts=lasts)
+        cities = cities or ["Paris"] * len(quantities)
+        items = [
+            make_item(
+                session,
+                make_product(city=city, list_price=Decimal("100.00")),
+                quantity=quantity,
+                per_user_limit=limit,
+                sale_price=price,
+                display_order=index,
+            )
+            for index, (quantity, city) in enumerate(zip(quantities, cities, strict=True))
+        ]
+        load_session_into_redis(session)
+        return Sale(session=session, items=items)
+
+    return load
+
+
+def item_figures(redis_conn, session_id: int, item_id: int) -> dict[str, int]:
+    counts = {as_str(k): as_int(v) for k, v in redis_conn.hgetall(keys.counts(session_id, item_id)).items()}
+    counts["remaining"] = redis_conn.llen(keys.stock(session_id, item_id))
+    return counts
+
+
+def assert_stock_invariant(redis_conn, session_id: int, item_id: int) -> dict[str, int]:
+    """remaining + held + paid == allocated + adjusted, and every unit is in exactly one place."""
+    figures = item_figures(redis_conn, session_id, item_id)
+    assert figures["remaining"] + figures["held"] + figures["paid"] == figures["allocated"] + figures["adjusted"], (
+        figures
+    )
+    on_list = [as_str(u) for u in redis_conn.lrange(keys.stock(session_id, item_id), 0, -1)]
+    assert len(on_list) == len(set(on_list)), "a unit is twice on the list"
+    return figures
+
+
+@pytest.fixture
+def shopper(client, make_user):
+    """A logged-in shopper's test client; ``shopper.user`` is their User."""
+    user = make_user()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def give_pass(client, session_id: int, *, now) -> None:
+    """What solving the CAPTCHA grants, written into the client's server-side session."""
+    from reservations.captcha_gate import grant_pass
+
+    store = client.session
+    grant_pass(store, session_id, now=now)
+    store.save()

@@ -1,0 +1,53 @@
+"""Rate limits on reserve and on the CAPTCHA: 429 per user and per IP, counted per item."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from tests.reservations.conftest import give_pass, item_figures
+
+
+def test_reserve_is_limited_per_user_and_counted(shopper, load_sale, redis_conn, clock, settings):
+    settings.FLASHSALE_RESERVE_RATE_USER = "2/m"
+    settings.FLASHSALE_RESERVE_RATE_IP = "100/m"
+    sale = load_sale(quantities=[10], limit=1)
+    give_pass(shopper, sale.id, now=clock.now())
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+
+    statuses = [shopper.post(url, {"quantity": "1"}).status_code for _ in range(4)]
+
+    assert statuses == [303, 403, 429, 429]  # reserved, limit reached, then slowed down
+    assert b"Slow down" in shopper.post(url, {"quantity": "1"}).content
+    figures = item_figures(redis_conn, sale.id, sale.item.pk)
+    assert (figures["rejected_rate_limited"], figures["rejected_limit"], figures["held"]) == (3, 1, 1)
+
+
+def test_reserve_is_limited_per_ip_across_users(client, make_user, load_sale, clock, settings):
+    settings.FLASHSALE_RESERVE_RATE_USER = "100/m"
+    settings.FLASHSALE_RESERVE_RATE_IP = "3/m"
+    sale = load_sale(quantities=[10], limit=1)
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    statuses = []
+    for _ in range(4):
+        client.force_login(make_user())
+        give_pass(client, sale.id, now=clock.now())
+        statuses.append(client.post(url, {"quantity": "1"}, REMOTE_ADDR="10.1.2.3").status_code)
+    assert statuses == [303, 303, 303, 429]
+    client.force_login(make_user())
+    give_pass(client, sale.id, now=clock.now())
+    assert client.post(url, {"quantity": "1"}, REMOTE_ADDR="10.9.9.9").status_code == 303
+
+
+def test_rate_limits_on_an_unknown_item_create_no_keys(shopper, load_sale, redis_conn, settings):
+    settings.FLASHSALE_RESERVE_RATE_USER = "0/m"
+    sale = load_sale(quantities=[1])
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk + 500])
+    assert shopper.post(url, {"quantity": "1"}).status_code == 429
+    assert not redis_conn.keys(f"*counts:{sale.item.pk + 500}")
+
+
+def test_the_captcha_is_limited_per_user(shopper, load_sale, settings):
+    settings.FLASHSALE_CAPTCHA_RATE_USER = "2/m"
+    sale = load_sale(quantities=[1])
+    url = reverse("reservations-captcha", args=[sale.id])
+    assert [shopper.get(url).status_code for _ in range(3)] == [200, 200, 429]

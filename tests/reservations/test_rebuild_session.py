@@ -1,0 +1,79 @@
+"""rebuild_session after FLUSHDB: stock, holds, per-user counts and payments come back from PostgreSQL."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from plans import keys
+from plans.adjusting import adjust_stock
+from reservations.drain import drain_session
+from reservations.stock import (
+    LimitReached,
+    confirm_payment,
+    expire_holds,
+    release_hold,
+    reserve_units,
+    transaction_state,
+)
+from tests.reservations.conftest import assert_stock_invariant, item_figures
+
+
+def test_a_flushed_session_is_rebuilt_from_the_transactions(load_sale, make_user, redis_conn, clock, settings):
+    settings.FLASHSALE_RESERVATION_TTL_SECONDS = 600
+    sale = load_sale(quantities=[10, 4], limit=2)
+    a, b = sale.items
+    adjust_stock(a, delta=3, reason="found more")
+    users = [make_user() for _ in range(4)]
+    held = reserve_units(sale.id, a.pk, user_id=users[0].pk, quantity=2, txn_id="A" * 26, now=clock.now())
+    paid = reserve_units(sale.id, a.pk, user_id=users[1].pk, quantity=1, txn_id="B" * 26, now=clock.now())
+    confirm_payment(sale.id, paid.txn_id, gateway_order_id="g", amount=paid.amount, now=clock.now())
+    gone = reserve_units(sale.id, b.pk, user_id=users[2].pk, quantity=1, txn_id="C" * 26, now=clock.now())
+    release_hold(sale.id, gone.txn_id, now=clock.now())
+    reserve_units(sale.id, b.pk, user_id=users[3].pk, quantity=2, txn_id="D" * 26, now=clock.now())
+    drain_session(sale.id)
+    before = {item.pk: item_figures(redis_conn, sale.id, item.pk) for item in sale.items}
+
+    redis_conn.flushdb()
+    out = StringIO()
+    call_command("rebuild_session", str(sale.id), stdout=out)
+
+    for item in sale.items:
+        after = assert_stock_invariant(redis_conn, sale.id, item.pk)
+        for name in ("remaining", "held", "paid", "allocated", "adjusted"):
+            assert after[name] == before[item.pk][name], (item.pk, name)
+    on_list = {u.decode() for u in redis_conn.lrange(keys.stock(sale.id, a.pk), 0, -1)}
+    assert not on_list & (set(held.units) | set(paid.units))
+    assert f"item {a.pk}: allocated 10 adjusted +3 -> remaining 10, held 2, paid 1" in out.getvalue()
+    # The user's limit and the hold's expiry survive the rebuild.
+    with pytest.raises(LimitReached):
+        reserve_units(sale.id, a.pk, user_id=users[0].pk, quantity=1, txn_id="E" * 26, now=clock.now())
+    assert transaction_state(sale.id, paid.txn_id)["status"] == "paid"
+    clock.advance(seconds=601)
+    assert expire_holds(sale.id, now=clock.now()) == 2
+    assert assert_stock_invariant(redis_conn, sale.id, a.pk)["remaining"] == 12
+    assert confirm_payment(sale.id, paid.txn_id, gateway_order_id="g", amount=paid.amount, now=clock.now()).outcome == (
+        "already_paid"
+    )
+
+
+def test_rebuild_refuses_a_session_still_in_redis_and_reports_oversold(load_sale, make_user, redis_conn, clock):
+    sale = load_sale(quantities=[2], limit=2)
+    user = make_user()
+    reserve_units(sale.id, sale.item.pk, user_id=user.pk, quantity=2, txn_id="A" * 26, now=clock.now())
+    drain_session(sale.id)
+    with pytest.raises(CommandError, match="still in Redis"):
+        call_command("rebuild_session", str(sale.id))
+    # Someone shrank the allocation in the database after the sale started.
+    type(sale.item).objects.filter(pk=sale.item.pk).update(quantity=1)
+    out, err = StringIO(), StringIO()
+    call_command("rebuild_session", str(sale.id), "--force", stdout=out, stderr=err)
+    assert "oversold" in out.getvalue() and "problem" in err.getvalue()
+    assert item_figures(redis_conn, sale.id, sale.item.pk)["remaining"] == 0
+
+
+def test_rebuild_of_an_unknown_session_fails_cleanly(db):
+    with pytest.raises(CommandError, match="No session"):
+        call_command("rebuild_session", "999")

@@ -1,0 +1,87 @@
+"""The sale page: products nearest first, prices, remaining units, per-item states, location."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.urls import reverse
+
+from reservations.shopper import TXN_KEY
+from reservations.stock import confirm_payment, reserve_units
+
+
+def _order(content: bytes) -> list[str]:
+    return re.findall(r'data-item="(\d+)"', content.decode())
+
+
+def test_products_are_sorted_by_distance_from_the_default_location(client, load_sale, settings):
+    settings.FLASHSALE_DEFAULT_LOCATION = "52.52,13.405,Berlin"
+    sale = load_sale(quantities=[3, 3, 3], cities=["Madrid", "Berlin", "Paris"])
+    response = client.get(reverse("reservations-sale", args=[sale.id]))
+    assert response.status_code == 200
+    berlin, paris, madrid = str(sale.items[1].pk), str(sale.items[2].pk), str(sale.items[0].pk)
+    assert _order(response.content) == [berlin, paris, madrid]
+    html = response.content.decode()
+    assert "Sorted by distance from <strong>Berlin</strong>" in html
+    assert "49.90 EUR" in html and "<del>100.00</del>" in html and "−50%" in html
+    assert "data-remaining>3<" in html and "km</span> away" in html
+
+
+def test_the_city_picker_and_device_location_change_the_order(client, load_sale):
+    sale = load_sale(quantities=[3, 3], cities=["Paris", "Madrid"])
+    page = reverse("reservations-sale", args=[sale.id])
+    location = reverse("reservations-location", args=[sale.id])
+    assert _order(client.get(page).content)[0] == str(sale.items[0].pk)  # default: Paris
+
+    response = client.post(location, {"city": "Madrid"})
+    assert response.status_code == 303 and response["Location"] == page
+    assert _order(client.get(page).content)[0] == str(sale.items[1].pk)
+    assert '<option value="Madrid" selected>' in client.get(page).content.decode()
+
+    client.post(location, {"latitude": "48.85", "longitude": "2.35"})
+    assert _order(client.get(page).content)[0] == str(sale.items[0].pk)
+    assert client.session["fs_location"]["source"] == "device"
+
+
+def test_bad_locations_are_refused_clearly(client, load_sale):
+    sale = load_sale(quantities=[3])
+    location = reverse("reservations-location", args=[sale.id])
+    assert client.post(location, {"city": "Atlantis"}).status_code == 400
+    assert client.post(location, {"latitude": "91", "longitude": "0"}).status_code == 400
+    assert client.post(location, {"latitude": "abc", "longitude": "0"}).status_code == 400
+
+
+def test_item_states_for_the_shopper(shopper, load_sale, clock):
+    sale = load_sale(quantities=[1, 5, 5], limit=1)
+    reserve_units(sale.id, sale.items[0].pk, user_id=999, quantity=1, txn_id="A" * 26, now=clock.now())
+    held = reserve_units(
+        sale.id, sale.items[1].pk, user_id=shopper.user.pk, quantity=1, txn_id="B" * 26, now=clock.now()
+    )
+    confirm_payment(sale.id, held.txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
+    html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
+    cards = {m[0]: m[1] for m in re.findall(r'data-item="(\d+)".*?data-state>([^<]+)<', html, re.S)}
+    assert cards == {
+        str(sale.items[0].pk): "Sold out",
+        str(sale.items[1].pk): "Your limit reached",
+        str(sale.items[2].pk): "On sale",
+    }
+
+
+def test_an_upcoming_session_shows_when_it_opens(client, load_sale):
+    sale = load_sale(quantities=[2], opens_in=timedelta(minutes=5))
+    html = client.get(reverse("reservations-sale", args=[sale.id])).content.decode()
+    assert "Opens in 5 min 00 s" in html
+    assert f'data-countdown="{sale.session.starts_at.timestamp():f}"' in html
+
+
+def test_opening_the_page_mints_a_transaction_id_once(client, load_sale):
+    sale = load_sale(quantities=[2])
+    client.get(reverse("reservations-sale", args=[sale.id]))
+    first = client.session[TXN_KEY][str(sale.id)]["id"]
+    client.get(reverse("reservations-sale", args=[sale.id]))
+    assert client.session[TXN_KEY][str(sale.id)]["id"] == first and len(first) == 26
+
+
+def test_an_unknown_session_is_404(client, db):
+    assert client.get(reverse("reservations-sale", args=[4242])).status_code == 404

@@ -1,0 +1,127 @@
+"""Checkout tokens: round trip, tampering, expiry, malformed input and key rotation."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from reservations.tokens import TokenClaims, TokenError, sign_token, verify_token
+
+KEYS = {"k1": "first-secret-0123456789", "k2": "second-secret-9876543210"}
+NOW = 1_800_000_000.0
+
+
+def claims(**overrides) -> TokenClaims:
+    data = dict(
+        txn_id="01JDZX3YQ8M7T5V0A2B4C6D8EF",
+        user_id=7,
+        session_id=3,
+        item_id=11,
+        units=2,
+        amount="99.80",
+        currency="EUR",
+        expires_at=int(NOW) + 600,
+    )
+    data.update(overrides)
+    return TokenClaims(**data)
+
+
+def test_a_signed_token_verifies_and_returns_its_claims():
+    token = sign_token(claims(), keys=KEYS, kid="k1")
+    verified = verify_token(token, keys=KEYS, now=NOW)
+    assert verified == claims(kid="k1")
+    assert str(verified.amount_decimal) == "99.80"
+
+
+def test_signing_is_deterministic():
+    assert sign_token(claims(), keys=KEYS, kid="k1") == sign_token(claims(), keys=KEYS, kid="k1")
+
+
+@pytest.mark.parametrize(
+    "field, value", [("amount", "0.01"), ("units", 20), ("user_id", 8), ("expires_at", int(NOW) + 9999)]
+)
+def test_a_tampered_payload_fails_the_signature(field, value):
+    token = sign_token(claims(), keys=KEYS, kid="k1")
+    payload_part, kid, signature = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))
+    body[field] = value
+    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    with pytest.raises(TokenError) as error:
+        verify_token(f"{forged}.{kid}.{signature}", keys=KEYS, now=NOW)
+    assert error.value.reason == "bad_signature"
+
+
+def test_relabelling_a_token_to_another_key_fails():
+    payload_part, _, signature = sign_token(claims(), keys=KEYS, kid="k1").split(".")
+    with pytest.raises(TokenError) as error:
+        verify_token(f"{payload_part}.k2.{signature}", keys=KEYS, now=NOW)
+    assert error.value.reason == "bad_signature"
+
+
+def test_an_expired_token_is_refused():
+    token = sign_token(claims(expires_at=int(NOW)), keys=KEYS, kid="k1")
+    with pytest.raises(TokenError) as error:
+        verify_token(token, keys=KEYS, now=NOW)
+    assert error.value.reason == "expired"
+    assert verify_token(token, keys=KEYS, now=NOW - 1).txn_id == claims().txn_id
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b", "a.k1.b.c", "!!!.k1.???", 42])
+def test_malformed_tokens_are_refused(token):
+    with pytest.raises(TokenError) as error:
+        verify_token(token, keys=KEYS, now=NOW)
+    assert error.value.reason in {"malformed", "bad_signature"}
+
+
+def test_a_signed_garbage_payload_is_malformed():
+    from reservations.tokens import _b64encode, _mac
+
+    payload_part = _b64encode(b'{"txn_id": "x"}')
+    token = f"{payload_part}.k1.{_b64encode(_mac(KEYS['k1'], 'k1', payload_part))}"
+    with pytest.raises(TokenError) as error:
+        verify_token(token, keys=KEYS, now=NOW)
+    assert error.value.reason == "malformed"
+
+
+def test_key_rotation_old_tokens_verify_until_their_key_is_removed():
+    old_token = sign_token(claims(), keys={"k1": KEYS["k1"]}, kid="k1")
+    # Rotation step 1: add k2 and sign with it; k1 stays listed for verification.
+    rotated = dict(KEYS)
+    new_token = sign_token(claims(txn_id="01JDZX3YQ8M7T5V0A2B4C6D8EG"), keys=rotated, kid="k2")
+    assert verify_token(old_token, keys=rotated, now=NOW).kid == "k1"
+    assert verify_token(new_token, keys=rotated, now=NOW).kid == "k2"
+    # Step 2: k1 removed once its tokens could have expired.
+    retired = {"k2": KEYS["k2"]}
+    with pytest.raises(TokenError) as error:
+        verify_token(old_token, keys=retired, now=NOW)
+    assert error.value.reason == "unknown_key"
+    assert verify_token(new_token, keys=retired, now=NOW).kid == "k2"
+
+
+def test_signing_with_an_unknown_key_is_refused():
+    with pytest.raises(TokenError) as error:
+        sign_token(claims(), keys=KEYS, kid="nope")
+    assert error.value.reason == "unknown_key"
+
+
+def test_site_wrappers_read_the_keys_from_settings(settings):
+    from reservations.tokens import sign_for_site, verify_for_site
+
+    settings.FLASHSALE_TOKEN_KEYS = {"a": "alpha-secret-xxxxxxxx", "b": "beta-secret-yyyyyyyyy"}
+    settings.FLASHSALE_TOKEN_SIGNING_KEY_ID = "b"
+    token = sign_for_site(claims())
+    assert token.split(".")[1] == "b"
+    assert verify_for_site(token, now=NOW).user_id == 7
+    settings.FLASHSALE_TOKEN_KEYS = {"a": "alpha-secret-xxxxxxxx"}
+    with pytest.raises(TokenError):
+        verify_for_site(token, now=NOW)
+
+
+def test_the_module_imports_without_django():
+    import subprocess
+    import sys
+
+    code = "import sys; import reservations.tokens; assert 'django' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
