@@ -152,8 +152,11 @@ if EMBEDDED_REDIS:
         db=env_int("FLASHSALE_EMBEDDED_REDIS_DB", 0),
     )
 
-# "cluster" selects redis-py's cluster client for the sale data (Redis Cluster deployments).
+# The sale data (stock lists, holds, streams) may live apart from the cache and sessions:
+# FLASHSALE_SALE_REDIS_URL (default REDIS_URL); "cluster" mode reads it with redis-py's cluster
+# client, so the sale data can spread over a Redis Cluster's shards.
 FLASHSALE_REDIS_MODE = os.environ.get("FLASHSALE_REDIS_MODE", "standalone")
+FLASHSALE_SALE_REDIS_URL = os.environ.get("FLASHSALE_SALE_REDIS_URL", "").strip() or REDIS_URL
 
 CACHES = {
     "default": {
@@ -167,7 +170,7 @@ CACHES = {
         },
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_ENGINE = "flashsale.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
 # --- celery ---------------------------------------------------------------------------------
@@ -284,11 +287,116 @@ LOGGING = {
 }
 
 # --- catalog --------------------------------------------------------------------------------
+# Provider push API: the largest JSON array accepted in one request and the largest body read
+# (bigger gets 413 before any parsing).
+CATALOG_MAX_BATCH = env_int("CATALOG_MAX_BATCH", 1000)
+CATALOG_MAX_BODY_BYTES = env_int("CATALOG_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# Rows per SELECT / INSERT / UPDATE while upserting a delivery (bounds statements and memory).
+CATALOG_INGEST_CHUNK = env_int("CATALOG_INGEST_CHUNK", 2000)
+# Pull feeds: seconds to connect and between bytes, retries on connection errors, timeouts and
+# 5xx (exponential backoff from CATALOG_FEED_RETRY_BACKOFF seconds), and the largest feed read.
+CATALOG_FEED_CONNECT_TIMEOUT = float(os.environ.get("CATALOG_FEED_CONNECT_TIMEOUT", "5"))
+CATALOG_FEED_READ_TIMEOUT = float(os.environ.get("CATALOG_FEED_READ_TIMEOUT", "30"))
+CATALOG_FEED_RETRIES = env_int("CATALOG_FEED_RETRIES", 2)
+CATALOG_FEED_RETRY_BACKOFF = float(os.environ.get("CATALOG_FEED_RETRY_BACKOFF", "1"))
+CATALOG_FEED_MAX_BYTES = env_int("CATALOG_FEED_MAX_BYTES", 200 * 1024 * 1024)
+# Serve the bundled demo feeds at /demo/feeds/<file> so the demo's pull providers have a feed.
+CATALOG_DEMO_FEEDS = env_bool("CATALOG_DEMO_FEEDS", not PRODUCTION)
+# How many recent sync runs the provider page in admin shows.
+CATALOG_ADMIN_RECENT_RUNS = env_int("CATALOG_ADMIN_RECENT_RUNS", 10)
+# `seed_demo` calls each of these in order; other apps append their own demo seeders.
+FLASHSALE_DEMO_SEEDERS = ["catalog.demo.seed.seed_demo_catalog"]
+# Swagger UI / Redoc assets from drf-spectacular-sidecar, so /api/docs/ works without a CDN.
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+SPECTACULAR_SETTINGS.update(
+    {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+)
+# Beat checks every minute which pull providers are due (their sync_interval has elapsed).
+CELERY_BEAT_SCHEDULE["catalog-sync-due-providers"] = {"task": "catalog.tasks.sync_due_providers", "schedule": 60.0}
+
 
 # --- plans ----------------------------------------------------------------------------------
+# Scheduled sessions are copied into Redis this many minutes before they open.
+FLASHSALE_LOAD_LEAD_MINUTES = env_int("FLASHSALE_LOAD_LEAD_MINUTES", 10)
+# An ended session's Redis keys expire this many hours after its final counts are saved.
+FLASHSALE_REDIS_RETENTION_HOURS = env_int("FLASHSALE_REDIS_RETENTION_HOURS", 24)
+# Largest number of units one stock adjustment may add or withdraw (keeps the script short).
+FLASHSALE_MAX_ADJUSTMENT = env_int("FLASHSALE_MAX_ADJUSTMENT", 100_000)
+# How often the admin live page polls its JSON endpoint, in milliseconds.
+FLASHSALE_LIVE_POLL_MS = env_int("FLASHSALE_LIVE_POLL_MS", 3000)
+# Loads sessions ahead of time, opens and ends them, saves final counts.
+CELERY_BEAT_SCHEDULE["plans-advance-sessions"] = {
+    "task": "plans.tasks.advance_sessions",
+    "schedule": env_int("FLASHSALE_ADVANCE_INTERVAL_SECONDS", 30),
+}
 
 # --- reservations ---------------------------------------------------------------------------
+# Waiting room (reservations/waiting_room.py): shoppers may queue this many minutes before a
+# session opens; admissions per second when operators have set none (0 = everyone at once); the
+# token bucket saves at most this many seconds of admissions; a waiting shopper who has not polled
+# for this long is dropped (background tabs poll slowly, so keep it well above a minute); the page
+# polls every this many seconds; an admission pass lets its holder reserve for this long.
+FLASHSALE_WAITING_ROOM_ENABLED = env_bool("FLASHSALE_WAITING_ROOM_ENABLED", True)
+FLASHSALE_WAITING_ROOM_LEAD_MINUTES = env_int("FLASHSALE_WAITING_ROOM_LEAD_MINUTES", 15)
+FLASHSALE_WAITING_ROOM_DEFAULT_RATE = float(os.environ.get("FLASHSALE_WAITING_ROOM_DEFAULT_RATE", "0"))
+FLASHSALE_WAITING_ROOM_BURST_SECONDS = env_int("FLASHSALE_WAITING_ROOM_BURST_SECONDS", 5)
+FLASHSALE_WAITING_ROOM_IDLE_SECONDS = env_int("FLASHSALE_WAITING_ROOM_IDLE_SECONDS", 180)
+FLASHSALE_WAITING_ROOM_POLL_SECONDS = env_int("FLASHSALE_WAITING_ROOM_POLL_SECONDS", 3)
+FLASHSALE_ADMISSION_PASS_SECONDS = env_int("FLASHSALE_ADMISSION_PASS_SECONDS", 300)
+# Stock audit (reservations/audit.py): every live session each minute; the latest report is kept
+# in Redis this long.
+FLASHSALE_AUDIT_REPORT_TTL_SECONDS = env_int("FLASHSALE_AUDIT_REPORT_TTL_SECONDS", 7 * 24 * 3600)
+CELERY_BEAT_SCHEDULE["reservations-audit-live-sessions"] = {
+    "task": "reservations.audit_live_sessions",
+    "schedule": 60.0,
+}
+# How long a reservation holds its units before the expiry job gives them back (seconds).
+FLASHSALE_RESERVATION_TTL_SECONDS = env_int("FLASHSALE_RESERVATION_TTL_SECONDS", 600)
+# Where a shopper is assumed to be until they share a location: "lat,lon,name".
+FLASHSALE_DEFAULT_LOCATION = os.environ.get("FLASHSALE_DEFAULT_LOCATION", "48.8566,2.3522,Paris")
+# django-ratelimit rates ("count/period", period s|m|h|d) for reserve and CAPTCHA, per user and per IP.
+FLASHSALE_RESERVE_RATE_USER = os.environ.get("FLASHSALE_RESERVE_RATE_USER", "10/m")
+FLASHSALE_RESERVE_RATE_IP = os.environ.get("FLASHSALE_RESERVE_RATE_IP", "120/m")
+FLASHSALE_CAPTCHA_RATE_USER = os.environ.get("FLASHSALE_CAPTCHA_RATE_USER", "10/m")
+FLASHSALE_CAPTCHA_RATE_IP = os.environ.get("FLASHSALE_CAPTCHA_RATE_IP", "120/m")
+# How long a solved CAPTCHA lets a shopper reserve in one session (seconds).
+FLASHSALE_CAPTCHA_PASS_SECONDS = env_int("FLASHSALE_CAPTCHA_PASS_SECONDS", 1800)
+# Stream events persisted per database transaction by the drainer.
+FLASHSALE_DRAIN_BATCH_SIZE = env_int("FLASHSALE_DRAIN_BATCH_SIZE", 500)
+# A drainer that died leaves its events pending; another claims them after this idle time (ms).
+FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", 60_000)
+CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
+    "task": "reservations.tasks.expire_holds",
+    "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),
+}
+CELERY_BEAT_SCHEDULE["reservations-drain-transactions"] = {
+    "task": "reservations.tasks.drain_transactions",
+    "schedule": float(env_int("FLASHSALE_DRAIN_EVERY_SECONDS", 2)),
+}
 
 # --- reconciliation -------------------------------------------------------------------------
+# Payment webhook: how far the gateway's signed timestamp may be from our wall clock, and how long
+# a delivered event id is remembered in Redis so a replay of it is refused.
+FLASHSALE_WEBHOOK_TOLERANCE_SECONDS = env_int("FLASHSALE_WEBHOOK_TOLERANCE_SECONDS", 300)
+FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS = env_int("FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS", 7 * 24 * 3600)
+# Seconds to wait on the gateway API (connect and read) before a call fails.
+FLASHSALE_GATEWAY_TIMEOUT_SECONDS = env_int("FLASHSALE_GATEWAY_TIMEOUT_SECONDS", 10)
+# Daily reconciliation of the previous UTC day at "HH:MM" (UTC); rows handled per batch.
+FLASHSALE_RECONCILE_AT = os.environ.get("FLASHSALE_RECONCILE_AT", "02:30")
+FLASHSALE_RECONCILE_BATCH_SIZE = env_int("FLASHSALE_RECONCILE_BATCH_SIZE", 2000)
+# Discrepancy kinds compensated without an operator (comma separated; empty = none).
+FLASHSALE_AUTO_COMPENSATE = env_list("FLASHSALE_AUTO_COMPENSATE", ["paid_after_expiry"])
+# How long the shopper's return page can read the payment outcome the webhook recorded in Redis.
+FLASHSALE_PAYMENT_RESULT_TTL_SECONDS = env_int("FLASHSALE_PAYMENT_RESULT_TTL_SECONDS", 24 * 3600)
+try:
+    _reconcile_hour, _reconcile_minute = (int(part) for part in FLASHSALE_RECONCILE_AT.split(":"))
+except ValueError as exc:
+    raise ImproperlyConfigured("FLASHSALE_RECONCILE_AT must look like 'HH:MM'") from exc
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["reconciliation-previous-day"] = {
+    "task": "reconciliation.tasks.reconcile_previous_day",
+    "schedule": crontab(hour=_reconcile_hour, minute=_reconcile_minute),
+}
 
 # --- bench ----------------------------------------------------------------------------------

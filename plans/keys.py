@@ -18,6 +18,7 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status,
                               reserved_at, expires_at, paid_at
 - ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
+- ``rate_window(ID, scope, who, W)`` string reserve attempts of one user or IP in window W (TTL = window)
 - ``holds(ID)``        zset   TransactionID -> expiry (epoch seconds) of unpaid holds
 - ``stream(ID)``       stream reservation events for the transaction drainer
 - ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
@@ -90,6 +91,11 @@ def txn(session_id: int, txn_id: str) -> str:
 
 def user_txns(session_id: int, user_id: int) -> str:
     return f"{tag(session_id)}:user_txns:{user_id}"
+
+
+def rate_window(session_id: int, scope: str, who: str, window: int) -> str:
+    """A fixed rate-limit window of reserve attempts; ``scope`` is ``user`` or ``ip``."""
+    return f"{tag(session_id)}:rate:{scope}:{who}:{window}"
 
 
 def holds(session_id: int) -> str:

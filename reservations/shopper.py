@@ -1,11 +1,14 @@
 """What the site remembers about a shopper between requests, in their (Redis-backed) session.
 
 Their location (to sort products by distance) and their current TransactionID per sale session,
-minted when they open the sale page and renewed after each successful reservation.
+minted each time they open the sale page. A reservation uses a TransactionID derived from it per
+item (``item_txn_id``), so a double submit replays the same reservation and the reserve request
+itself never has to write the session.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
@@ -88,3 +91,15 @@ def renew_entry(store: MutableMapping, session_id: int, *, now: float) -> Entry:
     entries[str(session_id)] = {"id": entry.txn_id, "at": entry.entered_at}
     store[TXN_KEY] = entries
     return entry
+
+
+def item_txn_id(entry: Entry, item_id: int) -> str:
+    """The TransactionID of a reservation of ``item_id`` made from this sale-page visit.
+
+    It keeps the visit's ULID timestamp (so ids still sort by when the shopper arrived) and
+    replaces the random part by a hash of it and the item, so it is unique per item and stable
+    across retries.
+    """
+    base = ULID.from_str(entry.txn_id)
+    digest = hashlib.blake2b(base.bytes[6:] + item_id.to_bytes(8, "big"), digest_size=10).digest()
+    return str(ULID.from_bytes(base.bytes[:6] + digest))

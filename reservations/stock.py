@@ -128,6 +128,47 @@ class UnknownSaleItem(ReservationRejected):
     code = "unknown"
 
 
+class RateLimited(ReservationRejected):
+    """Too many reserve attempts from this user or IP in the current window."""
+
+    code = "rate_limited"
+
+    def __init__(self, *, session_id: int, item_id: int, retry_after: float):
+        super().__init__("Too many attempts; try again shortly.", session_id=session_id, item_id=item_id)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` reserve attempts per ``window`` seconds (django-ratelimit's "10/m" syntax)."""
+
+    limit: int
+    window: int
+
+    @classmethod
+    def parse(cls, rate: str | None) -> RateLimit | None:
+        if not rate:
+            return None
+        count, _, period = rate.partition("/")
+        number = "".join(ch for ch in period if ch.isdigit()) or "1"
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.lstrip("0123456789")[:1].lower()]
+        return cls(limit=int(count), window=int(number) * unit)
+
+
+def reserve_rate_limits() -> tuple[RateLimit | None, RateLimit | None]:
+    return (
+        RateLimit.parse(settings.FLASHSALE_RESERVE_RATE_USER),
+        RateLimit.parse(settings.FLASHSALE_RESERVE_RATE_IP),
+    )
+
+
+def _rate_args(session_id: int, now: float, scope: str, who: str, rate: RateLimit | None) -> tuple[str, list[str]]:
+    if rate is None:
+        return keys.rate_window(session_id, scope, who, 0), ["", "1"]
+    window = int(now // rate.window)
+    return keys.rate_window(session_id, scope, who, window), [str(rate.limit), str(rate.window)]
+
+
 class TransactionConflict(ReservationRejected):
     """The TransactionID already names a reservation of another item or user."""
 
@@ -174,15 +215,23 @@ def reserve_units(
     latitude: float | None = None,
     longitude: float | None = None,
     ttl_seconds: int | None = None,
+    client_ip: str | None = None,
+    rate_limits: tuple[RateLimit | None, RateLimit | None] = (None, None),
     client=None,
 ) -> Reservation:
     """Reserve ``quantity`` units in one EVALSHA; raise a ReservationRejected subclass if refused.
 
     Idempotent on ``txn_id``: a retry returns the same Reservation (``replayed=True``).
+    ``rate_limits`` (per user, per IP) are counted by the same script, so limiting costs no
+    extra round trip; ``client_ip`` is required for the IP limit to apply.
     """
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
     ttl = reservation_ttl_seconds() if ttl_seconds is None else ttl_seconds
+    at = _ts(now)
+    user_rate, ip_rate = rate_limits
+    user_window_key, user_window_args = _rate_args(session_id, at, "user", str(user_id), user_rate)
+    ip_window_key, ip_window_args = _rate_args(session_id, at, "ip", client_ip or "-", ip_rate if client_ip else None)
     reply = _run(
         "reserve",
         keys_=[
@@ -196,19 +245,23 @@ def reserve_units(
             keys.stream(session_id),
             keys.timeline(session_id),
             keys.user_txns(session_id, user_id),
+            user_window_key,
+            ip_window_key,
         ],
         args=[
             txn_id,
             str(user_id),
             str(item_id),
             str(quantity),
-            _num(_ts(now)),
+            _num(at),
             str(int(ttl)),
             "" if entered_at is None else _num(entered_at),
             "" if latitude is None else _num(latitude),
             "" if longitude is None else _num(longitude),
             settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
             str(session_id),
+            *user_window_args,
+            *ip_window_args,
         ],
         client=client,
     )
@@ -237,18 +290,11 @@ def reserve_units(
         raise NotOpenYet(**ids, starts_at=float(as_str(reply[1])))
     if code == "closed":
         raise SessionClosed(**ids, ends_at=float(as_str(reply[1])))
+    if code == "rate_limited":
+        raise RateLimited(**ids, retry_after=float(as_str(reply[1])))
     if code == "conflict":
         raise TransactionConflict("This transaction id already names another reservation.", **ids)
     raise UnknownSaleItem("No such item on sale in this session.", **ids)
-
-
-def count_rate_limited(session_id: int, item_id: int) -> None:
-    """Count a reserve attempt refused by the rate limiter against the item (if it is loaded)."""
-    _run(
-        "count_rejection",
-        keys_=[keys.counts(session_id, item_id), keys.item(session_id, item_id)],
-        args=["rejected_rate_limited"],
-    )
 
 
 def _txn_keys(session_id: int, txn_id: str, *, item_id: int, user_id: int) -> list[str]:

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from flashsale import clock
 from reservations import drain, stock
+from reservations.audit_tasks import audit_live_sessions, audit_session_now  # noqa: F401  (beat finds them here)
 
 log = logging.getLogger(__name__)
 

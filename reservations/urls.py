@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from reservations import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
         name="reservations-reserve",
     ),
     path("me/reservations/", views.my_reservations, name="reservations-mine"),
+    path("", include("reservations.waiting_urls")),
 ]

@@ -24,8 +24,10 @@ from flashsale import clock
 from flashsale.auth import session_user_id
 from flashsale.views import ratelimited
 from reservations import captcha_gate, pages, shopper, stock
+from reservations.admission import admission_required, check_admission
 from reservations.checkout import checkout_url_for
 from reservations.models import Transaction
+from reservations.waiting_views import join_after_captcha
 
 
 def home(request):
@@ -47,7 +49,8 @@ def sale(request, session_id: int):
     page = stock.sale_page(session_id, latitude=location.latitude, longitude=location.longitude, user_id=user_id)
     if page is None:
         raise Http404("No such sale session.")
-    entry = shopper.current_entry(request.session, session_id, now=now)
+    # Each visit of the sale page mints the TransactionID its reservations derive from.
+    entry = shopper.renew_entry(request.session, session_id, now=now)
     context = {
         "page": page,
         "session": page.session,
@@ -56,6 +59,7 @@ def sale(request, session_id: int):
         "location": location,
         "logged_in": user_id is not None,
         "has_pass": captcha_gate.has_pass(request.session, session_id, now=now),
+        "admitted": not admission_required() or check_admission(request.session, user_id, session_id, now=now),
         "txn_id": entry.txn_id,
         "now": now,
         "opens_in": pages.countdown_label(page.session.starts_at - now),
@@ -133,7 +137,7 @@ def captcha(request, session_id: int):
     form = CaptchaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         captcha_gate.grant_pass(request.session, session_id, now=clock.now_ts())
-        return HttpResponseRedirect(_sale_url(session_id), status=303)
+        return join_after_captcha(request, session_id)
     template = "reservations/captcha_form.html" if request.GET.get("fragment") else "reservations/captcha.html"
     status = 400 if request.method == "POST" else 200
     return render(request, template, {"form": form, "session": info}, status=status)
@@ -170,14 +174,6 @@ def reserve(request, session_id: int, item_id: int):
     user_id = session_user_id(request)
     if user_id is None:
         return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': _sale_url(session_id)})}")
-    if _limited(
-        request,
-        "reserve",
-        user_rate=settings.FLASHSALE_RESERVE_RATE_USER,
-        ip_rate=settings.FLASHSALE_RESERVE_RATE_IP,
-    ):
-        stock.count_rate_limited(session_id, item_id)
-        return ratelimited(request)
     now = clock.now_ts()
     if not captcha_gate.has_pass(request.session, session_id, now=now):
         # Rare path, so one more read is fine: no CAPTCHA for a sale that is over or unknown.
@@ -195,6 +191,8 @@ def reserve(request, session_id: int, item_id: int):
             session_id,
             captcha_url=reverse("reservations-captcha", args=[session_id]),
         )
+    if admission_required() and not check_admission(request.session, user_id, session_id, now=now):
+        return HttpResponseRedirect(reverse("reservations-waiting", args=[session_id]), status=303)
     quantity = _quantity(request)
     if quantity is None:
         return _outcome(request, 400, "Invalid quantity", "Choose how many units you want.", session_id)
@@ -206,24 +204,29 @@ def reserve(request, session_id: int, item_id: int):
             item_id,
             user_id=user_id,
             quantity=quantity,
-            txn_id=entry.txn_id,
+            # One TransactionID per item and sale-page visit: a double submit replays it, and a
+            # reservation needs no session write (the next visit of the sale page mints anew).
+            txn_id=shopper.item_txn_id(entry, item_id),
             now=now,
             entered_at=entry.entered_at,
             latitude=location.latitude,
             longitude=location.longitude,
+            client_ip=request.META.get("REMOTE_ADDR"),
+            rate_limits=stock.reserve_rate_limits(),
         )
+    except stock.RateLimited:
+        return ratelimited(request)
     except stock.ReservationRejected as rejected:
         if isinstance(rejected, stock.TransactionConflict):
             shopper.renew_entry(request.session, session_id, now=now)
         status, title, message = REJECTIONS[type(rejected)]
         return _outcome(request, status, title, message, session_id, rejection=rejected)
-    # The TransactionID is spent (a double submit replays it); the next reservation gets a new one.
-    shopper.renew_entry(request.session, session_id, now=now)
     if held.status != "reserved":
         if held.status == "paid":
             return HttpResponseRedirect(reverse("reservations-mine"), status=303)
-        return _outcome(request, 410, "Reservation expired", "That reservation is no longer held.", session_id)
-    captcha_gate.keep_pass_until(request.session, session_id, held.session_ends_at or held.expires_at)
+        return _outcome(
+            request, 410, "Reservation expired", "That reservation is no longer held. Reload the sale page.", session_id
+        )
     return HttpResponseRedirect(checkout_url_for(held), status=303)
 
 

@@ -20,6 +20,12 @@ def _clean_redis(redis_conn):
     """Sessions, cache and sale data all live in Redis: start each test from nothing."""
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Many tests create shoppers; the production hasher's cost is not what they test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     counter = {"n": 0}

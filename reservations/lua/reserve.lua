@@ -2,12 +2,14 @@
 -- result and never pops twice. Time comes from ARGV (never TIME) so callers and tests drive it.
 --
 -- KEYS: 1 session  2 item  3 stock  4 counts  5 user  6 txn  7 holds  8 stream  9 timeline  10 user_txns
+--       11 per-user rate window  12 per-IP rate window
 -- ARGV: 1 txn_id  2 user_id  3 item_id  4 quantity  5 now  6 ttl_seconds  7 entered_at
 --       8 latitude  9 longitude  10 token kid  11 session_id
+--       12 user limit  13 user window seconds  14 IP limit  15 IP window seconds ("" = no limit)
 -- Returns {code, ...}:
 --   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"), session_ends_at}
 --   {"sold_out", remaining}  {"limit", held, per_user_limit}  {"not_open", starts_at}
---   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}
+--   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}  {"rate_limited", retry_after}
 
 local txn_key = KEYS[6]
 local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
@@ -31,6 +33,26 @@ end
 
 local now = tonumber(ARGV[5])
 local quantity = tonumber(ARGV[4])
+
+-- Fixed-window rate limits per user and per IP, counted here so that limiting costs no extra
+-- round trip on the hot path. The window keys carry the session's hash tag (one slot).
+local function over_limit(key, limit, window)
+  if limit == '' then
+    return false
+  end
+  local used = redis.call('INCR', key)
+  if used == 1 then
+    redis.call('EXPIRE', key, tonumber(window))
+  end
+  return used > tonumber(limit)
+end
+local user_over = over_limit(KEYS[11], ARGV[12], ARGV[13])
+local ip_over = over_limit(KEYS[12], ARGV[14], ARGV[15])
+if user_over or ip_over then
+  redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', 1)
+  local window = tonumber(user_over and ARGV[13] or ARGV[15])
+  return {'rate_limited', tostring(window - math.fmod(now, window))}
+end
 if now < tonumber(session[1]) then
   redis.call('HINCRBY', KEYS[4], 'rejected_closed', 1)
   return {'not_open', session[1]}

@@ -55,7 +55,7 @@ def _env_with(**overrides):
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
     env["REDIS_URL"] = settings.REDIS_URL
-    env.setdefault("DATABASE_URL", _database_url())
+    env["DATABASE_URL"] = _database_url()
     env.update(overrides)
     return env
 

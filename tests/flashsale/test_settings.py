@@ -40,7 +40,7 @@ def test_urls_from_environment_are_used():
     assert got["name"] == "test"
     assert got["redis"] == got["broker"] == got["cache"] == "redis://127.0.0.1:6379/5"
     assert got["embedded"] is False
-    assert got["session"] == "django.contrib.sessions.backends.cache"
+    assert got["session"] == "flashsale.sessions"
 
 
 @pytest.mark.slow

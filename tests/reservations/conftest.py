@@ -29,12 +29,6 @@ class Sale:
         return self.items[0]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Many tests create shoppers; the production hasher's cost is not what they test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def load_sale(db, clock):
     """``load_sale(quantities=[10], limit=1, opens_in=..., lasts=..., cities=[...])`` -> Sale."""
@@ -93,10 +87,18 @@ def shopper(client, make_user):
     return client
 
 
-def give_pass(client, session_id: int, *, now) -> None:
-    """What solving the CAPTCHA grants, written into the client's server-side session."""
+def give_pass(client, session_id: int, *, now, admitted: bool = True) -> None:
+    """What solving the CAPTCHA grants, written into the client's server-side session, and (unless
+    ``admitted`` is False) the waiting room's admission pass that lets reserve requests through."""
+    from django.contrib.auth import SESSION_KEY
+
+    from reservations.admission import pass_for_admission, store_admission_pass
     from reservations.captcha_gate import grant_pass
 
     store = client.session
     grant_pass(store, session_id, now=now)
+    if admitted:
+        at = now.timestamp() if hasattr(now, "timestamp") else float(now)
+        admission = pass_for_admission(int(store[SESSION_KEY]), session_id, admitted_at=at)
+        store_admission_pass(store, session_id, admission)
     store.save()

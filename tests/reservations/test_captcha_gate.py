@@ -9,7 +9,7 @@ from captcha.models import CaptchaStore
 from django.contrib.sessions.backends.cache import SessionStore
 from django.urls import reverse
 
-from reservations.captcha_gate import grant_pass, has_pass, pass_expires_at
+from reservations.captcha_gate import grant_pass, has_pass
 
 
 def _solve(client, session_id: int, *, answer: str | None = None):
@@ -22,19 +22,26 @@ def _solve(client, session_id: int, *, answer: str | None = None):
 
 
 def test_solving_the_captcha_before_the_opening_lets_the_shopper_reserve(shopper, load_sale, clock):
-    sale = load_sale(quantities=[3], opens_in=timedelta(minutes=10))
+    sale = load_sale(quantities=[3], opens_in=timedelta(minutes=2))
     reserve = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
     assert shopper.post(reserve, {"quantity": "1"}).status_code == 403
 
     response = _solve(shopper, sale.id)
 
-    assert response.status_code == 303 and response["Location"] == reverse("reservations-sale", args=[sale.id])
+    # Before the opening a verified shopper waits in the pre-queue of the waiting room.
+    waiting = reverse("reservations-waiting", args=[sale.id])
+    assert response.status_code == 303 and response["Location"] == waiting
     assert has_pass(shopper.session, sale.id, now=clock.now())
-    assert "verified for this sale" in shopper.get(response["Location"]).content.decode()
+    assert shopper.post(reserve, {"quantity": "1"})["Location"] == waiting  # not admitted yet
+    assert shopper.get(waiting).status_code == 200  # the waiting page: in the pre-queue
+    status_url = reverse("reservations-waiting-status", args=[sale.id])
+    clock.set(sale.session.starts_at - timedelta(seconds=2))
+    assert shopper.get(status_url).json()["state"] == "pre_queue"  # the waiting page keeps polling
     clock.set(sale.session.starts_at)
+    poll = shopper.get(status_url)  # the poll at the opening admits them
+    assert poll.json()["state"] == "admitted", poll.json()
+    assert "verified for this sale" in shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
     assert shopper.post(reserve, {"quantity": "1"}).status_code == 303
-    # After the first reservation the pass lasts until the session ends.
-    assert pass_expires_at(shopper.session, sale.id) == sale.session.ends_at.timestamp()
 
 
 def test_a_wrong_answer_grants_nothing(shopper, load_sale, clock):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from plans import keys
 from tests.reservations.conftest import give_pass, item_figures
 
 
@@ -14,7 +15,10 @@ def test_reserve_is_limited_per_user_and_counted(shopper, load_sale, redis_conn,
     give_pass(shopper, sale.id, now=clock.now())
     url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
 
-    statuses = [shopper.post(url, {"quantity": "1"}).status_code for _ in range(4)]
+    statuses = []
+    for _ in range(4):
+        shopper.get(reverse("reservations-sale", args=[sale.id]))  # each attempt from a new visit
+        statuses.append(shopper.post(url, {"quantity": "1"}).status_code)
 
     assert statuses == [303, 403, 429, 429]  # reserved, limit reached, then slowed down
     assert b"Slow down" in shopper.post(url, {"quantity": "1"}).content
@@ -38,12 +42,18 @@ def test_reserve_is_limited_per_ip_across_users(client, make_user, load_sale, cl
     assert client.post(url, {"quantity": "1"}, REMOTE_ADDR="10.9.9.9").status_code == 303
 
 
-def test_rate_limits_on_an_unknown_item_create_no_keys(shopper, load_sale, redis_conn, settings):
+def test_rate_limits_on_an_unknown_item_create_no_keys(shopper, load_sale, redis_conn, settings, clock):
     settings.FLASHSALE_RESERVE_RATE_USER = "0/m"
     sale = load_sale(quantities=[1])
+    give_pass(shopper, sale.id, now=clock.now())
     url = reverse("reservations-reserve", args=[sale.id, sale.item.pk + 500])
-    assert shopper.post(url, {"quantity": "1"}).status_code == 429
+    assert shopper.post(url, {"quantity": "1"}).status_code == 404
     assert not redis_conn.keys(f"*counts:{sale.item.pk + 500}")
+    assert not redis_conn.keys("*:rate:*")
+    # A known item with a zero rate is refused before anything is reserved.
+    known = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    assert shopper.post(known, {"quantity": "1"}).status_code == 429
+    assert redis_conn.llen(keys.stock(sale.id, sale.item.pk)) == 1
 
 
 def test_the_captcha_is_limited_per_user(shopper, load_sale, settings):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from reservations.shopper import TXN_KEY
+from reservations.shopper import TXN_KEY, Entry, item_txn_id
 from reservations.stock import reserve_units, transaction_state
 from reservations.tokens import verify_for_site
 from tests.reservations.conftest import give_pass
@@ -22,7 +22,8 @@ def test_a_reservation_redirects_to_the_gateway_with_a_valid_token(shopper, load
     settings.FLASHSALE_GATEWAY_URL = "http://127.0.0.1:18301"
     sale = load_sale(quantities=[5], limit=2)
     shopper.get(reverse("reservations-sale", args=[sale.id]))
-    txn_id = shopper.session[TXN_KEY][str(sale.id)]["id"]
+    entry = shopper.session[TXN_KEY][str(sale.id)]
+    txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
     give_pass(shopper, sale.id, now=clock.now())
 
     response = _reserve(shopper, sale, quantity="2")
@@ -132,7 +133,8 @@ def test_replaying_a_paid_or_expired_reservation_does_not_reserve_again(shopper,
     give_pass(shopper, sale.id, now=clock.now())
     for settle, expected in (("pay", reverse("reservations-mine")), ("expire", None)):
         shopper.get(reverse("reservations-sale", args=[sale.id]))
-        txn_id = shopper.session[TXN_KEY][str(sale.id)]["id"]
+        entry = shopper.session[TXN_KEY][str(sale.id)]
+        txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
         held = reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id=txn_id, now=clock.now())
         if settle == "pay":
             confirm_payment(sale.id, txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
@@ -144,4 +146,6 @@ def test_replaying_a_paid_or_expired_reservation_does_not_reserve_again(shopper,
             assert response.status_code == 303 and response["Location"] == expected
         else:
             assert response.status_code == 410 and "no longer held" in response.content.decode()
-        assert shopper.session[TXN_KEY][str(sale.id)]["id"] != txn_id
+    # A new visit of the sale page mints a new TransactionID: the shopper can reserve again.
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    assert _reserve(shopper, sale).status_code == 303

@@ -75,12 +75,26 @@ def test_an_upcoming_session_shows_when_it_opens(client, load_sale):
     assert f'data-countdown="{sale.session.starts_at.timestamp():f}"' in html
 
 
-def test_opening_the_page_mints_a_transaction_id_once(client, load_sale):
+def test_each_visit_of_the_page_mints_a_sortable_transaction_id(client, load_sale, clock):
     sale = load_sale(quantities=[2])
     client.get(reverse("reservations-sale", args=[sale.id]))
     first = client.session[TXN_KEY][str(sale.id)]["id"]
+    clock.advance(seconds=1)
     client.get(reverse("reservations-sale", args=[sale.id]))
-    assert client.session[TXN_KEY][str(sale.id)]["id"] == first and len(first) == 26
+    second = client.session[TXN_KEY][str(sale.id)]["id"]
+    assert len(first) == len(second) == 26
+    assert second > first  # ULIDs sort by the time they were minted
+
+
+def test_the_transaction_id_differs_per_item_and_keeps_the_visit_time():
+    from ulid import ULID
+
+    from reservations.shopper import Entry, item_txn_id
+
+    entry = Entry(str(ULID()), 0.0)
+    one, two = item_txn_id(entry, 1), item_txn_id(entry, 2)
+    assert one != two and one == item_txn_id(entry, 1)
+    assert one[:10] == two[:10] == entry.txn_id[:10]  # the 48-bit timestamp part
 
 
 def test_an_unknown_session_is_404(client, db):

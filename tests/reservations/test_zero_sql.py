@@ -25,6 +25,7 @@ def test_the_hot_path_touches_no_sql(shopper, load_sale, clock, django_assert_nu
     assert reserved.status_code == 303
 
     with django_assert_num_queries(0):
+        shopper.get(reverse("reservations-sale", args=[sale.id]))  # a new visit, a new TransactionID
         refused = shopper.post(reverse("reservations-reserve", args=[sale.id, sale.item.pk]), {"quantity": "2"})
     assert refused.status_code == 403
 

@@ -1,0 +1,96 @@
+"""Start a real three-master Redis Cluster of redis-server processes on loopback ports."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from flashsale.embedded_redis import redis_server_binary
+
+SLOTS = 16384
+
+
+@dataclass
+class LocalCluster:
+    ports: list[int]
+    workdir: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self, *, timeout: float = 20.0) -> None:
+        binary = redis_server_binary()
+        for port in self.ports:
+            node_dir = self.workdir / str(port)
+            shutil.rmtree(node_dir, ignore_errors=True)
+            node_dir.mkdir(parents=True)
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        binary,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "2000",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(node_dir),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        nodes = [redis.Redis(port=port, socket_timeout=2) for port in self.ports]
+        deadline = time.monotonic() + timeout
+        for node in nodes:
+            while True:
+                try:
+                    node.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        # Split the slots evenly, then introduce the nodes to each other.
+        per_node = SLOTS // len(nodes)
+        for index, node in enumerate(nodes):
+            first = index * per_node
+            last = SLOTS - 1 if index == len(nodes) - 1 else first + per_node - 1
+            node.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
+        for port in self.ports[1:]:
+            nodes[0].execute_command("CLUSTER MEET", "127.0.0.1", port)
+        while True:
+            states = [node.cluster("INFO") for node in nodes]
+            if all(
+                state.get("cluster_state") == "ok" and int(state.get("cluster_known_nodes", 0)) == len(nodes)
+                for state in states
+            ):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cluster did not converge: {states}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
