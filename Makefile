@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate clean
+.PHONY: demo test lint format install migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,19 @@ demo: migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py ensure_operator
 	@echo ""
-	@echo "  Site:        http://127.0.0.1:$${PORT:-8000}/"
-	@echo "  Admin:       http://127.0.0.1:$${PORT:-8000}/admin/"
-	@echo "  Health:      http://127.0.0.1:$${PORT:-8000}/healthz"
+	@echo "  Site:        http://127.0.0.1:$${WEB_PORT:-8000}/"
+	@echo "  Admin:       http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
+	@echo "  Health:      http://127.0.0.1:$${WEB_PORT:-8000}/healthz"
 	@echo "  Press Ctrl-C to stop everything."
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
 test: install
 	FLASHSALE_EMBEDDED_REDIS_DB=$${FLASHSALE_EMBEDDED_REDIS_DB:-15} FLASHSALE_CAPTCHA_TEST_MODE=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+# Load test against the local PostgreSQL and Redis (see bench/README.md); not part of `make test`.
+bench: install
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -33,6 +33,9 @@ class Provider(models.Model):
     is_active = models.BooleanField(default=True)
     sync_interval = models.DurationField(null=True, blank=True, help_text="How often a pull feed is fetched.")
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # When a pull was last started (successful or not): the schedule counts the interval from
+    # here, so a broken feed is retried on its interval instead of every minute.
+    last_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.NEVER)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

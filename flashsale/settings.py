@@ -316,6 +316,7 @@ CELERY_BEAT_SCHEDULE["catalog-sync-due-providers"] = {"task": "catalog.tasks.syn
 
 
 # --- plans ----------------------------------------------------------------------------------
+FLASHSALE_DEMO_SEEDERS.append("plans.demo.seed_demo_plans")
 # Scheduled sessions are copied into Redis this many minutes before they open.
 FLASHSALE_LOAD_LEAD_MINUTES = env_int("FLASHSALE_LOAD_LEAD_MINUTES", 10)
 # An ended session's Redis keys expire this many hours after its final counts are saved.
@@ -331,6 +332,8 @@ CELERY_BEAT_SCHEDULE["plans-advance-sessions"] = {
 }
 
 # --- reservations ---------------------------------------------------------------------------
+# The home page lists scheduled (not yet loaded) sessions from a cached query: one SQL per period.
+FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS = env_int("FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS", 30)
 # Waiting room (reservations/waiting_room.py): shoppers may queue this many minutes before a
 # session opens; admissions per second when operators have set none (0 = everyone at once); the
 # token bucket saves at most this many seconds of admissions; a waiting shopper who has not polled

@@ -105,3 +105,11 @@ def _create(slot: DemoSlot, products: list[Product], now: datetime) -> SaleSessi
         for position, product in enumerate(products)
     )
     return session
+
+
+def seed_demo_plans() -> list[str]:
+    """``seed_demo``'s plans step: the demo sessions, one line each for the command's summary."""
+    return [
+        f"sale session {s.pk}: {s.name}, {s.starts_at:%H:%M}–{s.ends_at:%H:%M} UTC, {s.get_state_display().lower()}"
+        for s in seed_demo_sessions()
+    ]

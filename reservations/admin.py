@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from reservations import admin_extensions  # noqa: F401 (replaces the sale-session admin)
 from reservations.models import Transaction
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
+from plans.models import SaleSession
 from reservations.stock import ItemView, SalePage, SessionInfo, sessions_between
 
 
@@ -67,9 +70,32 @@ def todays_sessions(now: datetime) -> HomeSessions:
     end = start + timedelta(days=1)
     ts = now.timestamp()
     found = sessions_between(start.timestamp(), end.timestamp())
+    loaded = {info.session_id for info in found}
+    found += [info for info in scheduled_sessions(start, end) if info.session_id not in loaded]
     grouped: dict[str, list[SessionInfo]] = {"live": [], "upcoming": [], "ended": []}
     for info in found:
         grouped[info.phase(ts)].append(info)
+    grouped["upcoming"].sort(key=lambda s: s.starts_at)
     grouped["live"].sort(key=lambda s: s.ends_at)
     grouped["ended"].sort(key=lambda s: s.ends_at, reverse=True)
     return HomeSessions(**grouped)
+
+
+def scheduled_sessions(start: datetime, end: datetime) -> list[SessionInfo]:
+    """Today's scheduled sessions not loaded into Redis yet (their sale page opens once loaded).
+
+    Read from PostgreSQL at most once per ``FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS`` for the whole
+    site (the Redis cache holds the answer), so a crowd on the home page costs no SQL.
+    """
+
+    def read() -> list[SessionInfo]:
+        rows = SaleSession.objects.filter(
+            state=SaleSession.State.SCHEDULED, starts_at__lt=end, ends_at__gt=start
+        ).values_list("pk", "name", "starts_at", "ends_at")
+        return [
+            SessionInfo(session_id=pk, name=name, starts_at=s.timestamp(), ends_at=e.timestamp(), state="scheduled")
+            for pk, name, s, e in rows
+        ]
+
+    key = f"home:scheduled:{start:%Y-%m-%d}"
+    return cache.get_or_set(key, read, settings.FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS)

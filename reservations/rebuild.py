@@ -18,6 +18,7 @@ from flashsale import clock
 from plans.loading import is_loaded, load_session_into_redis, unit_id, unload_session
 from plans.models import Adjustment, SaleSession
 from reservations import stock
+from reservations.audit import REPAIR_REASON_PREFIX
 from reservations.models import Transaction
 
 TAKEN = {Transaction.Status.RESERVED, Transaction.Status.PAID}
@@ -78,12 +79,10 @@ def rebuild_session(session_id: int, *, force: bool = False, now: datetime | Non
         raise RebuildRefused("The session is over; there is nothing to restore for shoppers.", session_id=session_id)
 
     report = RebuildReport(session_id=session_id)
-    adjustments = dict(
-        Adjustment.objects.filter(item__session=session).values_list("item").annotate(total=Sum("delta"))
-    )
-    added = dict(
-        Adjustment.objects.filter(item__session=session, delta__gt=0).values_list("item").annotate(total=Sum("delta"))
-    )
+    # Audit repairs put the list back to the plan; they are recorded but do not change it.
+    planned = Adjustment.objects.filter(item__session=session).exclude(reason__startswith=REPAIR_REASON_PREFIX)
+    adjustments = dict(planned.values_list("item").annotate(total=Sum("delta")))
+    added = dict(planned.filter(delta__gt=0).values_list("item").annotate(total=Sum("delta")))
     transactions = list(Transaction.objects.filter(session=session).order_by("reserved_at"))
     by_item: dict[int, list[Transaction]] = {}
     for txn in transactions:

@@ -30,3 +30,24 @@ def test_sessions_are_grouped_by_phase_with_countdowns(client, load_sale, clock)
 
 def test_no_sessions_today(client, db):
     assert "No sale sessions today" in client.get(reverse("home")).content.decode()
+
+
+def test_scheduled_sessions_not_yet_loaded_are_listed_from_one_cached_query(
+    client, db, clock, django_assert_num_queries
+):
+    from plans.models import SaleSession
+    from tests.factories import make_session
+
+    clock.set(clock.now().replace(hour=9, minute=0, second=0))
+    later = make_session(opens_in=timedelta(hours=3), state=SaleSession.State.SCHEDULED)
+    make_session(opens_in=timedelta(hours=4), state=SaleSession.State.DRAFT, name="A draft nobody sees")
+
+    with django_assert_num_queries(1):
+        html = client.get(reverse("home")).content.decode()
+    with django_assert_num_queries(0):
+        assert client.get(reverse("home")).content.decode() == html
+
+    upcoming_part = html.partition("Coming up")[2]
+    assert later.name in upcoming_part and "Its sale page opens a few minutes before the start." in upcoming_part
+    assert "A draft nobody sees" not in html
+    assert reverse("reservations-sale", args=[later.pk]) not in html  # nothing to show until it is loaded
