@@ -45,6 +45,13 @@ class SaleItemForm(forms.ModelForm):
             "per_user_limit": {"min_value": LIMIT_AT_LEAST_ONE},
             "sale_price": {"min_value": PRICE_POSITIVE},
         }
+        # Narrow inputs keep the items inline within a laptop screen.
+        widgets = {
+            "currency": forms.TextInput(attrs={"size": 4}),
+            "quantity": forms.NumberInput(attrs={"style": "width: 7em"}),
+            "per_user_limit": forms.NumberInput(attrs={"style": "width: 5em"}),
+            "display_order": forms.NumberInput(attrs={"style": "width: 4em"}),
+        }
 
     def clean_product(self):
         product = self.cleaned_data["product"]

@@ -1,0 +1,195 @@
+"""Fixtures of the browser journeys: our site in a live server, the sandbox gateway as its own
+process, and headless Chromium driven by Playwright's sync API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+
+from tests.browser.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    GATEWAY_PORTS,
+    LIVE_SERVER_PORTS,
+    artifacts_dir,
+    free_port,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+# Playwright actions fail after this long instead of the 30 s default, so a broken page fails fast.
+ACTION_TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, on a loopback port of this suite's range (the gateway calls it)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    for port in LIVE_SERVER_PORTS:
+        try:
+            server = LiveServer(f"127.0.0.1:{port}")
+        except OSError:
+            continue
+        break
+    else:
+        raise RuntimeError(f"no free port for the live server in {LIVE_SERVER_PORTS}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def chromium():
+    """One headless Chromium for the package; each journey opens its own contexts (shoppers)."""
+    if CHROMIUM is None:
+        pytest.skip("no Chromium at /usr/bin/chromium or on PATH (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and Django then refuses ORM calls
+    # made here (factories, the drainer, assertions on rows). Allowed only while the browser is up.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # Kept on the test item so fixtures can tell, at teardown, whether the test body failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def new_context(chromium, request):
+    """``new_context(**options)``: a fresh browser profile (own cookies), closed after the test.
+
+    When the test fails, every page still open is saved under ``screenshots/failures/`` first.
+    """
+    opened = []
+
+    def make(**options):
+        context = chromium.new_context(viewport={"width": 1280, "height": 900}, **options)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        opened.append(context)
+        return context
+
+    yield make
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        folder = artifacts_dir() / "screenshots" / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        pages = [page for context in opened for page in context.pages]
+        for number, page in enumerate(pages, start=1):
+            page.screenshot(path=str(folder / f"{request.node.name}-{number:02d}.png"), full_page=True)
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def _captcha_test_mode(settings, monkeypatch):
+    """The CAPTCHA accepts "PASSED" (django-simple-captcha reads its setting once, at import)."""
+    settings.CAPTCHA_TEST_MODE = True
+    monkeypatch.setattr("captcha.conf.settings.CAPTCHA_TEST_MODE", True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Sign-up and log-in hash passwords in the server thread; their cost is not what these test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Gateway:
+    """The sandbox payment gateway (``python -m sandbox_gateway``) with our site's secrets."""
+
+    def __init__(self, *, port: int, site_url: str, db_path: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.site_url = site_url
+        self.db_path = db_path
+        self.log_path = db_path.with_suffix(".log")
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "FLASHSALE_GATEWAY"))}
+        keys = ",".join(f"{kid}:{secret}" for kid, secret in django_settings.FLASHSALE_TOKEN_KEYS.items())
+        env.update(
+            {
+                "SANDBOX_TOKEN_KEYS": keys,
+                "SANDBOX_WEBHOOK_SECRET": django_settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
+                "SANDBOX_API_KEY": django_settings.FLASHSALE_GATEWAY_API_KEY,
+                "SANDBOX_SITE_URL": self.site_url,
+                "SANDBOX_DB_PATH": str(self.db_path),
+                "SANDBOX_RETRY_BASE_SECONDS": "0.2",
+                "SANDBOX_RETRY_MAX_SECONDS": "1",
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the sandbox gateway exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=0.5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(answers, what="the sandbox gateway to answer /healthz", interval=0.05)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def gateway(live_server, settings, tmp_path):
+    """The sandbox gateway on a port of this suite's range, wired to the live server and back."""
+    settings.FLASHSALE_SITE_URL = live_server.url
+    gw = Gateway(port=free_port(GATEWAY_PORTS), site_url=live_server.url, db_path=tmp_path / "sandbox.sqlite3")
+    settings.FLASHSALE_GATEWAY_URL = gw.url
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def eager_celery():
+    """Admin actions that queue a Celery task run it at once, in the live server's thread."""
+    from flashsale.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -1,0 +1,95 @@
+"""Helpers of the browser journeys: where Chromium is, polling with a deadline, screenshots, distances."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Every journey module carries these marks: skipped, with the reason, where no Chromium is installed.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no Chromium at /usr/bin/chromium or on PATH (apt-get install chromium)"
+    ),
+]
+
+# Ports of this suite: the live server takes the first free one of its range (a port of the
+# previous run may still be in TIME_WAIT), the sandbox gateway the first free one of its own.
+LIVE_SERVER_PORTS = range(18801, 18810)
+GATEWAY_PORTS = range(18810, 18820)
+
+DEADLINE_SECONDS = 15.0
+# Redis GEO's earth radius, so the distances computed here match the site's to the metre.
+EARTH_RADIUS_KM = 6372.797560856
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], *, what: str, timeout: float = DEADLINE_SECONDS, interval=0.1) -> T:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port(ports: range) -> int:
+    """The first port of ``ports`` nothing listens on (a bind test on loopback)."""
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), the formula Redis GEOSEARCH uses."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def artifacts_dir() -> Path:
+    return Path(os.environ.get("FLASHSALE_ARTIFACTS_DIR", "artifacts"))
+
+
+class Screenshots:
+    """Numbered full-page screenshots of one journey: ``<artifacts>/screenshots/<journey>/NN-<page>.png``."""
+
+    def __init__(self, journey: str):
+        self.folder = artifacts_dir() / "screenshots" / journey
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # A journey's folder shows its latest run only, so stale pictures never mislead.
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.count = 0
+        self.taken: list[Path] = []
+
+    def __call__(self, page, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        # From the top, so sticky parts (admin's sidebar) sit where a reader expects them.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path
