@@ -67,6 +67,7 @@ def audit_state(report: AuditReport | None) -> dict | None:
         "ok": report.ok,
         "summary": report.summary(),
         "checked_at": report.checked_at,
+        "checked_at_label": audited_at(report),
         "drifting_items": len(report.drifting_items),
         "user_mismatches": len(report.users),
         "missing_items": len(report.missing_items),
@@ -169,7 +170,7 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
             queryset,
             action="audit_stock_now",
             title="Audit stock",
-            question="Audit these sessions' stock now? Every item's units are counted in Redis and "
+            question="Audit these sessions’ stock now? Every item’s units are counted in Redis and "
             "checked against PostgreSQL; nothing is changed.",
         )
         if page is not None:
@@ -189,7 +190,7 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
             queryset,
             action="repair_stock",
             title="Repair stock from PostgreSQL",
-            question="Repair these sessions' stock lists from PostgreSQL's totals? Missing units are "
+            question="Repair these sessions’ stock lists from PostgreSQL’s totals? Missing units are "
             "pushed, surplus units withdrawn, and each change is recorded as an adjustment. "
             "Reservations keep running meanwhile.",
         )
@@ -218,9 +219,9 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
             action=f"{verb}_admissions_action",
             title=f"{verb.capitalize()} admissions",
             question=(
-                "Pause admissions from these sessions' waiting rooms? Shoppers keep their place in the queue."
+                "Pause admissions from these sessions’ waiting rooms? Shoppers keep their place in the queue."
                 if paused
-                else "Resume admissions from these sessions' waiting rooms at their admission rate?"
+                else "Resume admissions from these sessions’ waiting rooms at their admission rate?"
             ),
         )
         if page is not None:

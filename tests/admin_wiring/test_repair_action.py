@@ -1,0 +1,66 @@
+"""“Repair stock from PostgreSQL” asks first, puts the list right, records an Adjustment, says what
+it did, and refuses clearly while another repair runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from plans import keys
+from plans.models import Adjustment
+from reservations.audit import REPAIR_REASON_PREFIX, audit_session, drifting_sessions
+from tests.admin_wiring.conftest import run_action
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def drifting(live_session, inject_extra_unit):
+    inject_extra_unit(live_session, live_session.test_items[0])
+    assert not audit_session(live_session.pk).ok
+    return live_session
+
+
+def test_repair_asks_first(operator_client, drifting, redis_conn):
+    item = drifting.test_items[0]
+    page = run_action(operator_client, "repair_stock", [drifting], confirm=False)
+
+    assert "Repair these sessions’ stock lists from PostgreSQL" in page.content.decode()
+    assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 11
+    assert not Adjustment.objects.exists()
+
+
+def test_repair_fixes_the_list_and_records_an_adjustment(operator_client, operator, drifting, redis_conn):
+    item = drifting.test_items[0]
+
+    response = run_action(operator_client, "repair_stock", [drifting], confirm=True)
+
+    assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 10
+    adjustment = Adjustment.objects.get()
+    assert (adjustment.item_id, adjustment.delta, adjustment.created_by) == (item.pk, -1, operator)
+    assert adjustment.reason.startswith(REPAIR_REASON_PREFIX)
+    page = response.content.decode()
+    assert f"Repaired Live now: {item.product.name}: list 11 → 10 (pushed 0, trimmed 1" in page
+    assert f"recorded as adjustment #{adjustment.pk}" in page
+    assert "Audit after the repair: now balanced." in page
+    assert drifting_sessions() == []
+    listing = operator_client.get(reverse("admin:plans_salesession_changelist")).content.decode()
+    assert "Stock drift in" not in listing
+
+
+def test_repair_of_a_balanced_session_changes_nothing(operator_client, live_session):
+    page = run_action(operator_client, "repair_stock", [live_session], confirm=True).content.decode()
+
+    assert "Repaired Live now: nothing to repair. Audit after the repair: now balanced." in page
+    assert not Adjustment.objects.exists()
+
+
+def test_repair_refuses_while_another_runs(operator_client, drifting, redis_conn):
+    item = drifting.test_items[0]
+    redis_conn.set(keys.audit_lock(drifting.pk), "1")
+
+    page = run_action(operator_client, "repair_stock", [drifting], confirm=True).content.decode()
+
+    assert "Live now: another repair of this session is running; nothing was changed." in page
+    assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 11
+    assert not Adjustment.objects.exists()
