@@ -317,7 +317,8 @@ def _external_id_of(record: Any) -> str:
     if isinstance(record, dict):
         value = record.get("external_id")
         if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value).strip()[:_EXTERNAL_ID_MAX]
+            # A rejected record's id is stored with its rejection: make it storable first.
+            return storable(str(value).strip())[:_EXTERNAL_ID_MAX]
     return ""
 
 

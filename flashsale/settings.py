@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "flashsale.auth.CachedAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "flashsale.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "flashsale.urls"

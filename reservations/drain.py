@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from plans import keys
 from plans.redis import as_str, sale_redis
@@ -165,7 +165,7 @@ def _persist_one_by_one(session_id: int, events: list[Event]) -> None:
     for event in events:
         try:
             persist_events(session_id, [event])
-        except (IntegrityError, KeyError, ValueError, ArithmeticError) as exc:
+        except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
             # Acknowledged anyway: a record that can never be written must not block the stream.
             log.error("session %s: stream event %s cannot be persisted, skipped: %s", session_id, event[0], exc)
 
@@ -239,7 +239,7 @@ def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> 
     live = [event for event in batch if event[1]]
     try:
         persist_events(session_id, live)
-    except (IntegrityError, KeyError, ValueError, ArithmeticError) as exc:
+    except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
         log.warning("session %s: batch of %d events failed (%s); persisting one by one", session_id, len(live), exc)
         _persist_one_by_one(session_id, live)
     ids = [entry_id for entry_id, _ in batch]

@@ -18,7 +18,7 @@ from django.conf import settings
 from redis.commands.core import Script
 
 from plans import keys
-from plans.redis import as_int, as_str, sale_redis
+from plans.redis import as_int, as_str, is_cluster, sale_redis
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 # GEOSEARCH needs a radius: half the Earth's circumference covers every item wherever it is.
@@ -350,17 +350,22 @@ def expire_holds(session_id: int, *, now: datetime | float, batch_size: int = 50
         for txn_id in due:
             pipe.hmget(keys.txn(session_id, txn_id), ["item", "user"])
         owners = pipe.execute()
-        pipe = r.pipeline(transaction=False)
+        # redis-py's cluster pipeline refuses scripts: on a cluster each release is its own call.
+        target = r if is_cluster() else r.pipeline(transaction=False)
+        replies = []
         for txn_id, (item, user) in zip(due, owners, strict=True):
             if item is None or user is None:
-                pipe.zrem(keys.holds(session_id), txn_id)
+                replies.append(target.zrem(keys.holds(session_id), txn_id))
                 continue
-            _script("release")(
-                keys=_txn_keys(session_id, txn_id, item_id=as_int(item), user_id=as_int(user)),
-                args=[txn_id, "expired", _num(now_ts), "1"],
-                client=pipe,
+            replies.append(
+                _script("release")(
+                    keys=_txn_keys(session_id, txn_id, item_id=as_int(item), user_id=as_int(user)),
+                    args=[txn_id, "expired", _num(now_ts), "1"],
+                    client=target,
+                )
             )
-        replies = pipe.execute()
+        if target is not r:
+            replies = target.execute()
         released += sum(1 for reply in replies if isinstance(reply, list) and as_str(reply[0]) == "released")
         if len(due) < batch_size:
             return released

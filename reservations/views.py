@@ -134,7 +134,7 @@ def captcha(request, session_id: int):
         ip_rate=settings.FLASHSALE_CAPTCHA_RATE_IP,
     ):
         return ratelimited(request)
-    form = CaptchaForm(request.POST or None)
+    form = CaptchaForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         captcha_gate.grant_pass(request.session, session_id, now=clock.now_ts())
         return join_after_captcha(request, session_id)

@@ -1,0 +1,466 @@
+"""Real processes the fault and scale-out tests start on loopback: gunicorn, redis-server, the sandbox gateway.
+
+Every class here starts its process in a new process group and stops it (SIGTERM, then SIGKILL)
+in ``stop()``; the fixtures call ``stop()`` in their teardown, so a failing test leaves nothing
+running. Ports come from this suite's range (18850-18999).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+import redis
+import requests
+from django.conf import settings
+from django.db import connection
+
+from flashsale.embedded_redis import redis_server_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_PORTS = range(18850, 18900)
+REDIS_PORTS = range(18900, 18920)
+SANDBOX_PORTS = range(18920, 18940)
+DEADLINE_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], *, timeout: float = DEADLINE_SECONDS, interval: float = 0.05, what: str) -> T:
+    """Poll ``predicate`` until it returns something truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+_taken: set[int] = set()
+
+
+def free_port(ports: Iterable[int]) -> int:
+    """A port of ``ports`` nothing listens on (and this run has not handed out yet)."""
+    for port in ports:
+        if port in _taken:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
+    raise RuntimeError(f"no free port in {ports}")
+
+
+def release_port(port: int) -> None:
+    _taken.discard(port)
+
+
+def run_database_url() -> str:
+    """The URL of the database pytest-django created for this run (``test_<name>``)."""
+    db = connection.settings_dict
+    auth = db["USER"] or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def site_environment(*, redis_url: str, gateway_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a site process: this run's database, ``redis_url``, the test process's secrets.
+
+    Rate limits are lifted (every request comes from 127.0.0.1) and DEBUG is off, so an error is a
+    plain 500 as in production.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASHSALE_SALE_REDIS", "FLASHSALE_REDIS_MODE"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="flashsale.settings",
+        DATABASE_URL=run_database_url(),
+        REDIS_URL=redis_url,
+        FLASHSALE_SALE_REDIS_URL=redis_url,
+        FLASHSALE_REDIS_MODE="standalone",
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        SECRET_KEY=settings.SECRET_KEY,
+        FLASHSALE_TOKEN_KEYS=",".join(f"{kid}:{secret}" for kid, secret in settings.FLASHSALE_TOKEN_KEYS.items()),
+        FLASHSALE_TOKEN_SIGNING_KEY_ID=settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
+        FLASHSALE_GATEWAY_WEBHOOK_SECRET=settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
+        FLASHSALE_GATEWAY_API_KEY=settings.FLASHSALE_GATEWAY_API_KEY,
+        FLASHSALE_GATEWAY_URL=gateway_url or settings.FLASHSALE_GATEWAY_URL,
+        FLASHSALE_RESERVE_RATE_USER="1000000/s",
+        FLASHSALE_RESERVE_RATE_IP="1000000/s",
+        # Shoppers arrive with a CAPTCHA pass; test mode stays off as in production.
+        FLASHSALE_CAPTCHA_TEST_MODE="0",
+        FLASHSALE_WAITING_ROOM_ENABLED="0",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+    )
+    env.update(extra)
+    return env
+
+
+def stop_group(process: subprocess.Popen, *, timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    # Whatever is left of the group (workers of a master that died first) goes too.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process.poll() is None:
+        process.wait(timeout=timeout)
+
+
+def children(pid: int) -> set[int]:
+    """Direct children of ``pid`` (Linux /proc), e.g. a gunicorn master's workers."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
+
+
+def serving(pid: int, port: int) -> bool:
+    """True while ``pid`` holds an accepted (ESTABLISHED) connection to ``port``: it is mid-request."""
+    inodes = _socket_inodes(pid)
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Gunicorn:
+    """The site under gunicorn (sync workers), as the Procfile runs it, with a given environment."""
+
+    def __init__(self, *, env: dict[str, str], workers: int = 3, log_dir: Path, port: int | None = None):
+        self.env = env
+        self.workers = workers
+        self.port = port or free_port(GUNICORN_PORTS)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"gunicorn-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Gunicorn:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "flashsale.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--graceful-timeout",
+                "3",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited: {self.log_text()[-3000:]}")
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(healthy, what=f"gunicorn on {self.url} to answer /healthz")
+        self.wait_workers()
+        return self
+
+    def worker_pids(self) -> set[int]:
+        return {pid for pid in children(self.process.pid) if _alive(pid)}
+
+    def wait_workers(self, *, other_than: set[int] = frozenset()) -> set[int]:
+        """Await a full set of live workers (none of ``other_than``, e.g. one just killed)."""
+        return wait_for(
+            lambda: (pids := self.worker_pids()) and len(pids) == self.workers and not pids & other_than and pids,
+            what=f"{self.workers} gunicorn workers",
+        )
+
+    def busy_worker(self) -> int:
+        """Await a worker that is in the middle of a request and return its pid."""
+        return wait_for(
+            lambda: next((pid for pid in sorted(self.worker_pids()) if serving(pid, self.port)), None),
+            what="a worker in the middle of a request",
+        )
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+        release_port(self.port)
+
+
+class PrivateRedis:
+    """A redis-server of its own on a loopback port; ``aof`` turns on AOF with fsync on every write."""
+
+    def __init__(self, *, workdir: Path, aof: bool, port: int | None = None):
+        self.port = port or free_port(REDIS_PORTS)
+        self.workdir = workdir
+        self.aof = aof
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+    def start(self) -> PrivateRedis:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.workdir),
+                "--save",
+                "",
+                *persistence,
+                "--logfile",
+                str(self.workdir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"redis-server exited: {(self.workdir / 'redis.log').read_text()[-2000:]}")
+            try:
+                return self.client().ping()
+            except redis.ConnectionError:
+                return False
+            except redis.BusyLoadingError:
+                return False
+
+        wait_for(answers, what=f"redis-server on {self.port}")
+        return self
+
+    def shutdown(self) -> None:
+        """SHUTDOWN as an operator would (AOF is fsynced), and wait for the process to exit."""
+        try:
+            self.client().shutdown()
+        except redis.ConnectionError:
+            pass
+        self.process.wait(timeout=DEADLINE_SECONDS)
+        self.process = None
+
+    def crash(self) -> None:
+        """SIGKILL: no shutdown work at all, as when the machine or the process dies."""
+        self.process.kill()
+        self.process.wait(timeout=DEADLINE_SECONDS)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+        release_port(self.port)
+
+
+class Sandbox:
+    """The sandbox payment gateway process, posting its webhooks to ``site_url``."""
+
+    def __init__(self, *, db_path: Path, site_url: str, port: int | None = None):
+        self.port = port or free_port(SANDBOX_PORTS)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path = db_path
+        self.site_url = site_url
+        self.log_path = db_path.with_suffix(".log")
+        self.process: subprocess.Popen | None = None
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Bearer {settings.FLASHSALE_GATEWAY_API_KEY}"
+
+    def start(self) -> Sandbox:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+        env.update(
+            SANDBOX_TOKEN_KEYS=",".join(f"{kid}:{secret}" for kid, secret in settings.FLASHSALE_TOKEN_KEYS.items()),
+            SANDBOX_WEBHOOK_SECRET=settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
+            SANDBOX_API_KEY=settings.FLASHSALE_GATEWAY_API_KEY,
+            SANDBOX_SITE_URL=self.site_url,
+            SANDBOX_DB_PATH=str(self.db_path),
+            # Quick retries so "the site came back" is noticed within a second or two.
+            SANDBOX_RETRY_BASE_SECONDS="0.2",
+            SANDBOX_RETRY_MAX_SECONDS="1",
+            SANDBOX_DELIVERY_TIMEOUT_SECONDS="5",
+        )
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the sandbox exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(healthy, what="the sandbox gateway to answer")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+        release_port(self.port)
+
+    def add_fault(self, kind: str, **params) -> dict:
+        response = self.api.post(f"{self.url}/api/faults", json={"kind": kind, **params}, timeout=5)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def orders_on(self, day) -> list[dict]:
+        response = self.api.get(
+            f"{self.url}/api/orders", params={"date": day.isoformat(), "page_size": 1000}, timeout=5
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["orders"]
+
+    def deliveries(self) -> list[dict]:
+        response = self.api.get(f"{self.url}/api/deliveries", timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()["deliveries"]
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """``python manage.py <args>`` in its own process with ``env``."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class Processes:
+    """Starts processes for one test and stops every one of them, last started first."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.started: list = []
+
+    def gunicorn(
+        self, *, redis_url: str, workers: int = 3, gateway_url: str | None = None, port: int | None = None, **env
+    ) -> Gunicorn:
+        server = Gunicorn(
+            env=site_environment(redis_url=redis_url, gateway_url=gateway_url, **env),
+            workers=workers,
+            log_dir=self.tmp_path,
+            port=port,
+        )
+        self.started.append(server)
+        return server.start()
+
+    def redis(self, *, aof: bool, name: str = "redis") -> PrivateRedis:
+        server = PrivateRedis(workdir=self.tmp_path / name, aof=aof)
+        self.started.append(server)
+        return server.start()
+
+    def sandbox(self, *, site_url: str) -> Sandbox:
+        gateway = Sandbox(db_path=self.tmp_path / "sandbox.sqlite3", site_url=site_url)
+        self.started.append(gateway)
+        return gateway.start()
+
+    def popen(self, command: list[str], *, env: dict[str, str], name: str) -> subprocess.Popen:
+        """Any other process (a drainer, a command), stopped with its group in teardown."""
+        log = (self.tmp_path / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self.started.append(_Plain(process))
+        return process
+
+    def stop_all(self) -> None:
+        errors = []
+        for process in reversed(self.started):
+            try:
+                process.stop()
+            except Exception as exc:  # stop the others anyway, then report
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+class _Plain:
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+
+    def stop(self) -> None:
+        stop_group(self.process)
