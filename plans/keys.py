@@ -37,8 +37,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``audit_lock(ID)``   string held while an audit repair runs, so two repairs never both apply
 - ``audit_alerts()``   zset   session id -> checked_at of sessions whose latest audit found drift (no hash tag)
 - ``webhook_event(E)`` string a payment webhook event id already handled (TTL; replays are refused)
-- ``payment_result(T)`` hash  status, paid_after_expiry, user of a payment the webhook confirmed (TTL;
-                              the shopper's return page reads it)
+- ``payment_result(T)`` hash  state (paid, paid_after_expiry, amount_mismatch, cancelled, unknown) and user
+                              of a payment the webhook handled (TTL; the shopper's return page reads it)
 
 ``session_pattern(ID)`` is the SCAN pattern matching every key of a session (unloading, expiry).
 

@@ -1,1 +1,278 @@
-# Register your models here.
+"""Operators' reconciliation screens: runs with their report, discrepancies, compensations."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from flashsale import clock
+from reconciliation.compensation import CompensationFailed, compensate, plan_for
+from reconciliation.gateway import GatewayError
+from reconciliation.models import Compensation, Discrepancy, ReconciliationRun
+from reconciliation.report import chart_for, discrepancy_rows, kind_counts
+
+
+class RunNowForm(forms.Form):
+    day = forms.DateField(label="Day (UTC)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_day(self) -> date:
+        day = self.cleaned_data["day"]
+        if day > clock.now().date():
+            raise forms.ValidationError("A day in the future has nothing to reconcile yet.")
+        return day
+
+
+class _Echo:
+    """A file-like object csv.writer can write one row to, handing the text back."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "period",
+        "status",
+        "trigger",
+        "our_paid_count",
+        "their_paid_count",
+        "matched_count",
+        "discrepancy_count",
+        "mismatched_amount",
+        "duration",
+        "started_at",
+        "rerun_of",
+    )
+    list_filter = ("status", "trigger")
+    date_hierarchy = "period"
+    list_select_related = ("previous_run",)
+    change_list_template = "admin/reconciliation/reconciliationrun/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Runs are the audit trail: a re-run adds a run, nothing is deleted.
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, run: ReconciliationRun) -> str:
+        return "" if run.duration_seconds is None else f"{run.duration_seconds:.2f}s"
+
+    @admin.display(description="re-run of")
+    def rerun_of(self, run: ReconciliationRun) -> str:
+        return f"#{run.previous_run_id}" if run.previous_run_id else ""
+
+    def get_urls(self):
+        own = [
+            path("run-now/", self.admin_site.admin_view(self.run_now_view), name="reconciliation_run_now"),
+            path(
+                "<int:run_id>/report/", self.admin_site.admin_view(self.report_view), name="reconciliation_run_report"
+            ),
+            path("<int:run_id>/csv/", self.admin_site.admin_view(self.csv_view), name="reconciliation_run_csv"),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page of a run is its report.
+        return HttpResponseRedirect(reverse("admin:reconciliation_run_report", args=[int(object_id)]))
+
+    def run_now_view(self, request: HttpRequest):
+        if not request.user.has_perm("reconciliation.add_reconciliationrun"):
+            raise PermissionDenied
+        yesterday = clock.now().date() - timedelta(days=1)
+        form = RunNowForm(request.POST or None, initial={"day": yesterday})
+        if request.method == "POST" and form.is_valid():
+            from reconciliation.tasks import reconcile_date
+
+            day = form.cleaned_data["day"]
+            try:
+                reconcile_date.delay(day.isoformat(), request.user.pk)
+            except Exception as exc:  # the broker is down: say so instead of a server error
+                self.message_user(request, f"Could not queue the reconciliation: {exc}", messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            self.message_user(
+                request,
+                f"Reconciliation of {day} is queued; its run appears in this list when it finishes"
+                + (
+                    " (a re-run: the earlier runs stay)."
+                    if ReconciliationRun.objects.filter(period=day).exists()
+                    else "."
+                ),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:reconciliation_reconciliationrun_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Run reconciliation now",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/reconciliation/run_now.html", context)
+
+    def report_view(self, request: HttpRequest, run_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        run = get_object_or_404(ReconciliationRun.objects.select_related("previous_run", "triggered_by"), pk=run_id)
+        kind = request.GET.get("kind", "")
+        if kind not in Discrepancy.Kind.values:
+            kind = ""
+        discrepancies = run.discrepancies.prefetch_related("compensations").order_by("kind", "txn_id")
+        if kind:
+            discrepancies = discrepancies.filter(kind=kind)
+        limit = 500
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reconciliation of {run.period}",
+            "opts": self.model._meta,
+            "run": run,
+            "kind": kind,
+            "kinds": kind_counts(run),
+            "discrepancies": discrepancies[:limit],
+            "truncated": discrepancies.count() > limit,
+            "limit": limit,
+            "chart": chart_for(run),
+            "reruns": run.reruns.order_by("started_at"),
+            "discrepancy_changelist": reverse("admin:reconciliation_discrepancy_changelist"),
+        }
+        return TemplateResponse(request, "admin/reconciliation/run_report.html", context)
+
+    def csv_view(self, request: HttpRequest, run_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        run = get_object_or_404(ReconciliationRun, pk=run_id)
+        kind = request.GET.get("kind") or None
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse(
+            (
+                writer.writerow(row)
+                for row in discrepancy_rows(run, kind=kind if kind in Discrepancy.Kind.values else None)
+            ),
+            content_type="text/csv",
+        )
+        response["Content-Disposition"] = f'attachment; filename="reconciliation-{run.period}-run{run.pk}.csv"'
+        return response
+
+
+class CompensationInline(admin.TabularInline):
+    model = Compensation
+    extra = 0
+    can_delete = False
+    fields = ("kind", "amount", "currency", "units", "automatic", "created_by", "created_at", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(admin.ModelAdmin):
+    list_display = (
+        "txn_id",
+        "kind",
+        "run_link",
+        "gateway_order_id",
+        "our_value",
+        "their_value",
+        "amount",
+        "resolution",
+    )
+    list_filter = ("kind", "resolution", "run__period")
+    search_fields = ("txn_id", "gateway_order_id")
+    list_select_related = ("run",)
+    readonly_fields = (
+        "run",
+        "kind",
+        "txn_id",
+        "gateway_order_id",
+        "our_status",
+        "our_value",
+        "their_value",
+        "amount",
+        "currency",
+        "session_id",
+        "item_id",
+        "quantity",
+        "resolution",
+        "resolved_at",
+        "resolved_by",
+    )
+    fields = (*readonly_fields, "note")
+    inlines = [CompensationInline]
+    actions = ["compensate_selected", "dismiss_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="run", ordering="run__period")
+    def run_link(self, d: Discrepancy) -> str:
+        url = reverse("admin:reconciliation_run_report", args=[d.run_id])
+        return format_html('<a href="{}">{} #{}</a>', url, d.run.period, d.run_id)
+
+    @admin.action(description="Compensate selected discrepancies (refund / give units back)…", permissions=["change"])
+    def compensate_selected(self, request: HttpRequest, queryset):
+        queryset = queryset.select_related("run")
+        if request.POST.get("confirm") != "yes":
+            rows = [(d, plan_for(d)) for d in queryset]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Confirm compensations",
+                "opts": self.model._meta,
+                "rows": rows,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action": "compensate_selected",
+            }
+            return TemplateResponse(request, "admin/reconciliation/confirm_compensation.html", context)
+        done = already = 0
+        for discrepancy in queryset:
+            try:
+                results = compensate(discrepancy, user=request.user)
+            except (CompensationFailed, GatewayError) as exc:
+                self.message_user(request, f"{discrepancy.txn_id}: {exc}", messages.ERROR)
+                continue
+            done += sum(1 for r in results if r.done)
+            already += sum(1 for r in results if not r.done)
+        self.message_user(
+            request, f"{done} compensation(s) done, {already} already done before (nothing repeated).", messages.SUCCESS
+        )
+        return None
+
+    @admin.action(description="Dismiss selected discrepancies (no compensation)", permissions=["change"])
+    def dismiss_selected(self, request: HttpRequest, queryset):
+        count = queryset.filter(resolution=Discrepancy.Resolution.OPEN).update(
+            resolution=Discrepancy.Resolution.DISMISSED, resolved_at=clock.now(), resolved_by=request.user
+        )
+        self.message_user(request, f"{count} discrepancy(ies) dismissed.", messages.SUCCESS)
+
+
+@admin.register(Compensation)
+class CompensationAdmin(admin.ModelAdmin):
+    list_display = ("txn_id", "kind", "amount", "currency", "units", "automatic", "created_by", "created_at", "detail")
+    list_filter = ("kind", "automatic")
+    search_fields = ("txn_id", "gateway_order_id")
+    list_select_related = ("created_by",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

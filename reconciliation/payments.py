@@ -1,0 +1,194 @@
+"""The payment webhook's work: authenticate the gateway's event once, confirm the payment, persist it.
+
+Confirming is ``reservations.stock.confirm_payment`` (atomic against the hold's expiry in Redis);
+the Transaction row is then upserted so PostgreSQL says paid without waiting for the drainer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError
+
+from flashsale import clock
+from plans import keys
+from plans.redis import as_str, sale_redis
+from reconciliation.gateway import Gateway, GatewayOrder, WebhookEvent, get_gateway
+from reservations import stock
+from reservations.drain import persist_events
+from reservations.models import Transaction
+
+log = logging.getLogger(__name__)
+
+TXN_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,26}$")
+PAID_OUTCOMES = {"paid", "paid_after_expiry", "already_paid", "already_paid_after_expiry"}
+AFTER_EXPIRY_OUTCOMES = {"paid_after_expiry", "already_paid_after_expiry"}
+
+
+class WebhookReplayed(Exception):
+    """An event id we have already handled (or are handling right now)."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"event {event_id} was already delivered")
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: str
+    type: str
+    txn_id: str
+    outcome: str  # confirm_payment's outcome, "cancelled", "released", or "ignored"
+    changed: bool
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    """What the shopper's return page may say about a transaction."""
+
+    state: str  # pending | paid | paid_after_expiry | amount_mismatch | cancelled | unknown
+    user_id: int | None
+
+
+def handle_webhook(*, body: bytes, headers, gateway: Gateway | None = None) -> WebhookResult:
+    """Verify, de-duplicate and apply one webhook delivery.
+
+    Raises ``WebhookRejected`` (signature, window, format) or ``WebhookReplayed`` (event id seen).
+    The event id is claimed in Redis before the work and released if the work fails, so the
+    gateway's retry can try again.
+    """
+    gateway = gateway or get_gateway()
+    # The window compares the gateway's clock with our wall clock: the signed timestamp is real time,
+    # whatever the domain clock says.
+    event = gateway.verify_webhook(body=body, headers=headers, now=time.time())
+    r = sale_redis()
+    key = keys.webhook_event(event.event_id)
+    ttl = settings.FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS
+    if not r.set(key, "processing", nx=True, ex=ttl):
+        raise WebhookReplayed(event.event_id)
+    try:
+        result = apply_event(event)
+    except BaseException:
+        r.delete(key)
+        raise
+    r.set(key, result.outcome, ex=ttl)
+    return result
+
+
+def apply_event(event: WebhookEvent) -> WebhookResult:
+    order = event.order
+    if event.type == "payment.succeeded":
+        outcome, changed = record_payment(order)
+    elif event.type == "payment.cancelled":
+        outcome, changed = record_cancellation(order)
+    else:
+        log.info("webhook %s of type %s ignored", event.event_id, event.type)
+        outcome, changed = "ignored", False
+    return WebhookResult(
+        event_id=event.event_id, type=event.type, txn_id=order.txn_id, outcome=outcome, changed=changed
+    )
+
+
+def _session_of(order: GatewayOrder) -> int | None:
+    if order.session_id is not None:
+        return order.session_id
+    return Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
+
+
+def record_payment(order: GatewayOrder) -> tuple[str, bool]:
+    """Confirm the gateway's payment of ``order``; returns (outcome, changed). Never drops a payment."""
+    session_id = _session_of(order)
+    now = clock.now()
+    if session_id is None:
+        log.error("payment %s for unknown transaction %s: left for reconciliation", order.order_id, order.txn_id)
+        _remember_status(order.txn_id, "unknown", order.user_id)
+        return "unknown", False
+    result = stock.confirm_payment(
+        session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
+    )
+    if result.outcome == "unknown":
+        # The event may name the wrong session: our own row knows the right one.
+        row_session = Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
+        if row_session is not None and row_session != session_id:
+            result = stock.confirm_payment(
+                row_session, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
+            )
+    if result.outcome in PAID_OUTCOMES:
+        persist_payment(result)
+        status = "paid_after_expiry" if result.outcome in AFTER_EXPIRY_OUTCOMES else "paid"
+        _remember_status(order.txn_id, status, result.user_id)
+        if status == "paid_after_expiry":
+            log.warning(
+                "payment %s of %s arrived after the hold expired: flagged for refund", order.order_id, order.txn_id
+            )
+        return result.outcome, result.changed
+    if result.outcome == "amount_mismatch":
+        log.warning(
+            "payment %s of %s charged %s %s, not our amount: not confirmed, left for reconciliation",
+            order.order_id,
+            order.txn_id,
+            order.amount,
+            order.currency,
+        )
+        _remember_status(order.txn_id, "amount_mismatch", result.user_id)
+        return result.outcome, False
+    # Not in Redis any more (the session was unloaded): record it on the row so reconciliation refunds it.
+    updated = (
+        Transaction.objects.filter(txn_id=order.txn_id)
+        .exclude(status__in=[Transaction.Status.PAID, Transaction.Status.REFUNDED])
+        .update(paid_after_expiry=True, paid_at=now, gateway_order_id=order.order_id, updated_at=now)
+    )
+    log.error("payment %s of %s for a hold no longer in Redis (row updated: %s)", order.order_id, order.txn_id, updated)
+    _remember_status(order.txn_id, "paid_after_expiry" if updated else "unknown", order.user_id)
+    return "unknown", bool(updated)
+
+
+def record_cancellation(order: GatewayOrder) -> tuple[str, bool]:
+    """The shopper gave up at the gateway: give the hold back now rather than at its expiry."""
+    session_id = _session_of(order)
+    released = False
+    if session_id is not None:
+        released = stock.release_hold(session_id, order.txn_id, reason="cancelled", now=clock.now())
+    if released or payment_status(order.txn_id).state == "pending":
+        # A late cancel must not hide a payment the return page already shows.
+        _remember_status(order.txn_id, "cancelled", order.user_id)
+    return ("released" if released else "cancelled"), released
+
+
+def persist_payment(result: stock.PaymentOutcome) -> None:
+    """Make the Transaction row say paid now, without waiting for the drainer's next pass.
+
+    The txn hash is fed to the drainer's own idempotent upsert (status only moves forward), so
+    a row the drainer has not created yet is created the same way, and a later drain is a no-op.
+    """
+    state = stock.transaction_state(result.session_id, result.txn_id)
+    if not state:
+        log.error("cannot persist payment of %s: no Redis state", result.txn_id)
+        return
+    try:
+        persist_events(result.session_id, [("webhook", state)])
+    except IntegrityError:
+        # The drainer inserted the row between our read and our insert: now it is an update.
+        persist_events(result.session_id, [("webhook", state)])
+
+
+def _remember_status(txn_id: str, state: str, user_id: int | None) -> None:
+    r = sale_redis()
+    key = keys.payment_result(txn_id)
+    r.hset(key, mapping={"state": state, "user": "" if user_id is None else str(user_id)})
+    r.expire(key, settings.FLASHSALE_PAYMENT_RESULT_TTL_SECONDS)
+
+
+def payment_status(txn_id: str) -> PaymentStatus:
+    """What the webhook recorded for ``txn_id`` (Redis only: the return page is a shopper request)."""
+    if not TXN_ID_PATTERN.match(txn_id or ""):
+        return PaymentStatus(state="unknown", user_id=None)
+    state, user = sale_redis().hmget(keys.payment_result(txn_id), ["state", "user"])
+    if state is None:
+        return PaymentStatus(state="pending", user_id=None)
+    user_text = as_str(user)
+    return PaymentStatus(state=as_str(state), user_id=int(user_text) if user_text else None)
