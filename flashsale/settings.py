@@ -274,6 +274,8 @@ if FLASHSALE_TOKEN_SIGNING_KEY_ID not in FLASHSALE_TOKEN_KEYS:
 
 FLASHSALE_GATEWAY = os.environ.get("FLASHSALE_GATEWAY", "sandbox")
 FLASHSALE_GATEWAY_URL = os.environ.get("FLASHSALE_GATEWAY_URL", "http://127.0.0.1:8001").rstrip("/")
+# The gateway's API as seen from our servers, when it differs from the shoppers' URL (containers).
+FLASHSALE_GATEWAY_INTERNAL_URL = os.environ.get("FLASHSALE_GATEWAY_INTERNAL_URL", "").strip().rstrip("/")
 FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET")
 FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY")
 FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

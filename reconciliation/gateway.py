@@ -144,8 +144,11 @@ class SandboxGateway:
         timeout: float = 10,
         tolerance_seconds: int = 300,
         page_size: int = 1000,
+        api_url: str | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        # Server-to-server calls may take another route than the shopper's browser (a private network).
+        self.api_url = (api_url or base_url).rstrip("/")
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.timeout = timeout
@@ -183,7 +186,7 @@ class SandboxGateway:
 
     def _request(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            return self._http.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+            return self._http.request(method, f"{self.api_url}{path}", timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
             raise GatewayError(f"The gateway did not answer: {exc}") from exc
 
@@ -231,6 +234,7 @@ def get_gateway() -> Gateway:
     if name == "sandbox":
         return SandboxGateway(
             base_url=settings.FLASHSALE_GATEWAY_URL,
+            api_url=settings.FLASHSALE_GATEWAY_INTERNAL_URL or None,
             api_key=settings.FLASHSALE_GATEWAY_API_KEY,
             webhook_secret=settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
             timeout=settings.FLASHSALE_GATEWAY_TIMEOUT_SECONDS,

@@ -30,11 +30,19 @@ AFTER_EXPIRY_OUTCOMES = {"paid_after_expiry", "already_paid_after_expiry"}
 
 
 class WebhookReplayed(Exception):
-    """An event id we have already handled (or are handling right now)."""
+    """An event id we have already handled."""
 
     def __init__(self, event_id: str):
         super().__init__(f"event {event_id} was already delivered")
         self.event_id = event_id
+
+
+class WebhookInProgress(WebhookReplayed):
+    """Another delivery of this event is being handled right now: the gateway should retry later."""
+
+
+# A claim outlives any honest handling time but not a crashed worker: its retry gets through.
+PROCESSING_CLAIM_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -57,9 +65,10 @@ class PaymentStatus:
 def handle_webhook(*, body: bytes, headers, gateway: Gateway | None = None) -> WebhookResult:
     """Verify, de-duplicate and apply one webhook delivery.
 
-    Raises ``WebhookRejected`` (signature, window, format) or ``WebhookReplayed`` (event id seen).
-    The event id is claimed in Redis before the work and released if the work fails, so the
-    gateway's retry can try again.
+    Raises ``WebhookRejected`` (signature, window, format), ``WebhookReplayed`` (event id handled)
+    or ``WebhookInProgress`` (another delivery of it is being handled). The event id is claimed in
+    Redis for a short while before the work, released if the work fails, and kept for the replay
+    window once done, so a retry after a failure or a crash always gets through.
     """
     gateway = gateway or get_gateway()
     # The window compares the gateway's clock with our wall clock: the signed timestamp is real time,
@@ -68,7 +77,9 @@ def handle_webhook(*, body: bytes, headers, gateway: Gateway | None = None) -> W
     r = sale_redis()
     key = keys.webhook_event(event.event_id)
     ttl = settings.FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS
-    if not r.set(key, "processing", nx=True, ex=ttl):
+    if not r.set(key, "processing", nx=True, ex=PROCESSING_CLAIM_SECONDS):
+        if as_str(r.get(key)) == "processing":
+            raise WebhookInProgress(event.event_id)
         raise WebhookReplayed(event.event_id)
     try:
         result = apply_event(event)

@@ -11,7 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from flashsale.auth import session_user_id
 from reconciliation.gateway import WebhookRejected
-from reconciliation.payments import TXN_ID_PATTERN, WebhookReplayed, handle_webhook, payment_status
+from reconciliation.payments import (
+    TXN_ID_PATTERN,
+    WebhookInProgress,
+    WebhookReplayed,
+    handle_webhook,
+    payment_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,12 @@ def webhook(request: HttpRequest) -> HttpResponse:
         log.warning("webhook refused: %s", exc)
         status = 400 if exc.reason == "malformed" else 401
         return JsonResponse({"error": exc.reason}, status=status)
+    except WebhookInProgress as exc:
+        log.info("webhook %s arrived while an earlier delivery is being handled", exc.event_id)
+        # 503 with Retry-After: the gateway keeps retrying; if the first delivery fails, a retry lands.
+        response = JsonResponse({"error": "in_progress", "event": exc.event_id}, status=503)
+        response["Retry-After"] = "5"
+        return response
     except WebhookReplayed as exc:
         log.warning("webhook replay refused: %s", exc.event_id)
         # 409 tells the gateway we already have this event: it stops retrying, nothing changes here.

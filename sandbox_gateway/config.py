@@ -60,13 +60,14 @@ class GatewayConfig:
     api_key: str
     site_url: str
     db_path: Path
+    webhook_site_url: str = ""
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 60.0
     delivery_timeout_seconds: float = 5.0
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.site_url}/payments/webhook/"
+        return f"{self.webhook_site_url or self.site_url}/payments/webhook/"
 
     @property
     def return_url(self) -> str:
@@ -89,6 +90,10 @@ class GatewayConfig:
             api_key=api_key,
             site_url=site_url,
             db_path=db_path,
+            # Where webhooks go when our servers reach the site by another address than shoppers do.
+            webhook_site_url=(_first("SANDBOX_WEBHOOK_SITE_URL", "FLASHSALE_SITE_INTERNAL_URL") or site_url).rstrip(
+                "/"
+            ),
             retry_base_seconds=float(_first("SANDBOX_RETRY_BASE_SECONDS") or 0.5),
             retry_max_seconds=float(_first("SANDBOX_RETRY_MAX_SECONDS") or 60),
             delivery_timeout_seconds=float(_first("SANDBOX_DELIVERY_TIMEOUT_SECONDS") or 5),

@@ -114,6 +114,23 @@ def test_replayed_event_is_refused_and_changes_nothing(client, checkout, redis_c
     assert txn_row(checkout.txn_id).updated_at == row_before.updated_at
 
 
+def test_a_retry_while_the_first_delivery_is_handled_is_asked_to_come_back(client, checkout, redis_conn):
+    from reconciliation.payments import PROCESSING_CLAIM_SECONDS
+
+    body = event_body(checkout, event_id="evt_inflight")
+    # What an earlier delivery's claim looks like while it is being handled (or after its worker died).
+    redis_conn.set(keys.webhook_event("evt_inflight"), "processing", ex=PROCESSING_CLAIM_SECONDS)
+
+    busy = post(client, body)
+    assert busy.status_code == 503 and busy["Retry-After"] == "5"
+    assert redis_status(redis_conn, checkout) == "reserved"
+    assert 0 < redis_conn.ttl(keys.webhook_event("evt_inflight")) <= PROCESSING_CLAIM_SECONDS
+
+    redis_conn.delete(keys.webhook_event("evt_inflight"))  # the claim expired: the retry lands
+    assert post(client, body).status_code == 200
+    assert redis_status(redis_conn, checkout) == "paid"
+
+
 def test_second_event_for_the_same_payment_changes_nothing(client, checkout, redis_conn):
     assert post(client, event_body(checkout, event_id="evt_a")).json()["outcome"] == "paid"
     row_before = txn_row(checkout.txn_id)
