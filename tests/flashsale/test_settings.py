@@ -48,7 +48,7 @@ def test_embedded_defaults_sqlite_and_a_real_redis_server(tmp_path):
     port = 16390 + os.getpid() % 1000
     got = run_settings(
         {"FLASHSALE_VAR_DIR": str(tmp_path), "FLASHSALE_EMBEDDED_REDIS_PORT": str(port)},
-        drop=("DATABASE_URL", "REDIS_URL"),
+        drop=("DATABASE_URL", "REDIS_URL", "FLASHSALE_EMBEDDED_REDIS_DB"),
     )
     try:
         assert got["engine"] == "django.db.backends.sqlite3"
@@ -60,7 +60,7 @@ def test_embedded_defaults_sqlite_and_a_real_redis_server(tmp_path):
         # A second process finds the running server instead of starting another.
         again = run_settings(
             {"FLASHSALE_VAR_DIR": str(tmp_path), "FLASHSALE_EMBEDDED_REDIS_PORT": str(port)},
-            drop=("DATABASE_URL", "REDIS_URL"),
+            drop=("DATABASE_URL", "REDIS_URL", "FLASHSALE_EMBEDDED_REDIS_DB"),
         )
         assert again["redis"] == got["redis"]
         assert (tmp_path / "redis.pid").read_text().strip().isdigit()
