@@ -37,15 +37,34 @@ def _answers_ping(port: int) -> bool:
         return False
 
 
+def _serves_dir(port: int, var_dir: Path) -> bool:
+    """Whether the Redis on ``port`` keeps its files in ``var_dir`` (i.e. it is this checkout's)."""
+    import redis
+
+    with redis.Redis(host="127.0.0.1", port=port, socket_timeout=2) as client:
+        found = client.config_get("dir").get("dir", "")
+    return Path(found).resolve() == var_dir.resolve()
+
+
+def _ours_or_refuse(port: int, var_dir: Path) -> None:
+    if not _serves_dir(port, var_dir):
+        raise RuntimeError(
+            f"port {port} is taken by a Redis that is not this checkout's embedded one; "
+            "set FLASHSALE_EMBEDDED_REDIS_PORT to a free port, or REDIS_URL to use that Redis on purpose"
+        )
+
+
 def ensure_embedded_redis(var_dir: Path, *, port: int, db: int = 0) -> str:
     """Return the URL of the embedded Redis, starting it if nothing answers on ``port``."""
     url = f"redis://127.0.0.1:{port}/{db}"
     if _answers_ping(port):
+        _ours_or_refuse(port, var_dir)
         return url
     var_dir.mkdir(parents=True, exist_ok=True)
     with open(var_dir / "redis.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _answers_ping(port):
+            _ours_or_refuse(port, var_dir)
             return url
         subprocess.run(
             [

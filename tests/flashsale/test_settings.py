@@ -109,3 +109,19 @@ def test_check_deploy_is_clean_in_production_mode():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout
+
+
+@pytest.mark.slow
+def test_embedded_default_refuses_a_port_taken_by_another_redis(tmp_path):
+    """Another checkout's (or any other) Redis on the embedded port is never used by accident."""
+    from flashsale.embedded_redis import ensure_embedded_redis
+
+    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
+    port = 17390 + os.getpid() % 100
+    ensure_embedded_redis(theirs, port=port)
+    try:
+        with pytest.raises(RuntimeError, match="not this checkout's embedded one"):
+            ensure_embedded_redis(ours, port=port)
+        assert ensure_embedded_redis(theirs, port=port) == f"redis://127.0.0.1:{port}/0"
+    finally:
+        os.kill(int((theirs / "redis.pid").read_text().strip()), 15)
