@@ -1,0 +1,73 @@
+"""Runs one component measurement of another app in its own process, with a time limit.
+
+``python -m bench.components <name> <size...>`` prints one JSON line: {"value": <number>}.
+The bench calls it through ``measure()`` so a slow or broken component cannot stall the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from bench.config import BASE_DIR, BenchConfig
+from bench.infra import site_environment
+
+# name -> (module, function, what the number is)
+COMPONENTS = {
+    "ingest": ("catalog.benchmarks", "measure_ingest", "products/s"),
+    "session_load": ("plans.benchmarks", "measure_session_load", "seconds"),
+    "reconcile": ("reconciliation.benchmarks", "measure_reconcile", "seconds"),
+}
+
+
+def measure(config: BenchConfig, name: str, *sizes: int, timeout_s: float) -> dict:
+    """{"value": number} or {"value": None, "reason": why} for the named component measurement."""
+    module, function, unit = COMPONENTS[name]
+    timeout_s = int(max(timeout_s, 5))
+    started = time.monotonic()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench.components", name, *map(str, sizes)],
+            cwd=BASE_DIR,
+            env=site_environment(config),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "value": None,
+            "reason": f"{module}.{function} took longer than {timeout_s}s (time left in the bench's budget)",
+        }
+    wall = round(time.monotonic() - started, 1)
+    line = next((ln for ln in reversed(completed.stdout.splitlines()) if ln.startswith("{")), None)
+    if completed.returncode != 0 or line is None:
+        tail = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
+        return {"value": None, "reason": f"{module}.{function}: {tail[0][:300]}", "wall_s": wall}
+    result = json.loads(line)
+    result.update(unit=unit, sizes=list(sizes), wall_s=wall)
+    return result
+
+
+def _main(argv: list[str]) -> int:
+    import importlib
+
+    import django
+
+    name, sizes = argv[0], [int(a) for a in argv[1:]]
+    module, function, _ = COMPONENTS[name]
+    django.setup()
+    try:
+        measured = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as exc:
+        print(f"{module}.{function} is missing: {exc}", file=sys.stderr)
+        return 3
+    value = measured(*sizes)
+    print(json.dumps({"value": round(float(value), 3)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

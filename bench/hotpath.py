@@ -1,0 +1,150 @@
+"""The one place the bench knows the interfaces of the site's own code (reservations, plans).
+
+Every other bench module calls these functions, so a change in the product's interfaces is
+followed here. ``Unavailable`` says a piece the bench needs does not exist (yet): the figures that
+depend on it are reported as null with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+# Passes outlive the whole run (the site's defaults are minutes).
+PASS_SECONDS = 3 * 3600
+
+
+class Unavailable(Exception):
+    """A product interface the bench needs is missing; ``reason`` goes into the report."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _import(module: str, name: str):
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise Unavailable(f"{module}.{name} is missing ({exc})") from exc
+
+
+def load_session(session) -> None:
+    _import("plans.loading", "load_session_into_redis")(session)
+
+
+def shopper_session_preparer():
+    """A function filling a shopper's session as if they had opened the sale pages, passed the
+    CAPTCHA and been admitted by the waiting room.
+
+    ``prepare(store, user_id=..., sale_session_ids=..., latitude=..., longitude=...)`` puts a
+    CAPTCHA pass, an admission pass and a TransactionID for each sale session, and the
+    shopper's location, into ``store`` (any mutable mapping holding the session's data).
+    """
+    from flashsale import clock
+
+    grant_pass = _import("reservations.captcha_gate", "grant_pass")
+    remember_location = _import("reservations.shopper", "remember_location")
+    current_entry = _import("reservations.shopper", "current_entry")
+    issue_admission_pass = _import("reservations.admission", "issue_admission_pass")
+    store_admission_pass = _import("reservations.admission", "store_admission_pass")
+
+    def prepare(store, *, user_id: int, sale_session_ids: list[int], latitude: float, longitude: float) -> None:
+        now = clock.now_ts()
+        remember_location(store, latitude=latitude, longitude=longitude, name="Bench", source="device")
+        for session_id in sale_session_ids:
+            grant_pass(store, session_id, now=now, seconds=PASS_SECONDS)
+            admitted = issue_admission_pass(user_id, session_id, expires_at=now + PASS_SECONDS)
+            store_admission_pass(store, session_id, admitted)
+            current_entry(store, session_id, now=now)
+
+    return prepare
+
+
+def _served(path: str) -> str:
+    try:
+        resolve(path)
+    except Resolver404 as exc:
+        raise Unavailable(f"no view answers {path} yet") from exc
+    return path
+
+
+def reserve_path(session_id: int, item_id: int) -> str:
+    try:
+        return reverse("reservations-reserve", kwargs={"session_id": session_id, "item_id": item_id})
+    except NoReverseMatch:
+        return _served(f"/sessions/{session_id}/items/{item_id}/reserve/")
+
+
+def sale_page_path(session_id: int) -> str:
+    try:
+        return reverse("reservations-sale", kwargs={"session_id": session_id})
+    except NoReverseMatch:
+        return _served(f"/sessions/{session_id}/")
+
+
+def reserve_form_body() -> str:
+    return "quantity=1"
+
+
+# Placeholders the decision-engine run replaces with redis-benchmark's ``__rand_int__``.
+ENGINE_USER_MARK = 987654321
+ENGINE_TXN_MARK = "BENCHENGINETXNMARK"
+RAND = "__rand_int__"
+
+
+class _RecordingClient:
+    """Passes every call to the real client and keeps the EVALSHA line the reserve function sent."""
+
+    def __init__(self, client):
+        self._client = client
+        self.evalsha_calls: list[tuple] = []
+
+    def evalsha(self, sha, numkeys, *args):
+        self.evalsha_calls.append((sha, numkeys, *args))
+        return self._client.evalsha(sha, numkeys, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def engine_command(session_id: int, item_id: int, *, now: float) -> list[str]:
+    """The reserve script's EVALSHA command line with the user and TransactionID randomised.
+
+    It is taken from one real call of ``reserve_units`` (made for a marker user), so it follows
+    the script's KEYS/ARGV layout whatever it becomes.
+    """
+    reserve_units = _import("reservations.stock", "reserve_units")
+    sale_redis = _import("plans.redis", "sale_redis")
+    recorder = _RecordingClient(sale_redis())
+    # As the reserve view calls it: the rate limits are counted inside the same script.
+    extra = {}
+    parameters = inspect.signature(reserve_units).parameters
+    if "rate_limits" in parameters and "client_ip" in parameters:
+        extra = {"client_ip": "127.0.0.1", "rate_limits": _import("reservations.stock", "reserve_rate_limits")()}
+    reserve_units(
+        session_id,
+        item_id,
+        user_id=ENGINE_USER_MARK,
+        quantity=1,
+        txn_id=ENGINE_TXN_MARK,
+        now=now,
+        latitude=48.8566,
+        longitude=2.3522,
+        client=recorder,
+        **extra,
+    )
+    if not recorder.evalsha_calls:
+        raise Unavailable("reservations.stock.reserve_units did not call EVALSHA")
+    sha, numkeys, *args = recorder.evalsha_calls[-1]
+    line = ["EVALSHA", _text(sha), str(numkeys)]
+    for arg in args:
+        text = _text(arg).replace(ENGINE_TXN_MARK, "T" + RAND * 3).replace(str(ENGINE_USER_MARK), RAND)
+        line.append(text)
+    return line
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
