@@ -235,8 +235,25 @@ def drain_session(
     return handled
 
 
+def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
+    """Fill in the reservation events: the reserve script appends only the TransactionID (keeping
+    the hot path short); the transaction's hash in Redis holds the rest."""
+    pointers = [index for index, (_, fields) in enumerate(events) if fields.get("txn") and "user" not in fields]
+    if not pointers:
+        return events
+    pipe = r.pipeline(transaction=False)
+    for index in pointers:
+        pipe.hgetall(keys.txn(session_id, events[index][1]["txn"]))
+    hydrated = list(events)
+    for index, raw in zip(pointers, pipe.execute(), strict=True):
+        entry_id, fields = events[index]
+        # The hash may already say paid or expired: the upsert moves the row forward to it.
+        hydrated[index] = (entry_id, {**{as_str(k): as_str(v) for k, v in raw.items()}, **fields})
+    return hydrated
+
+
 def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> int:
-    live = [event for event in batch if event[1]]
+    live = _hydrate(r, session_id, [event for event in batch if event[1]])
     try:
         persist_events(session_id, live)
     except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:

@@ -94,8 +94,8 @@ redis.call('HSET', txn_key,
   'entered_at', ARGV[7], 'latitude', ARGV[8], 'longitude', ARGV[9], 'kid', ARGV[10])
 redis.call('ZADD', KEYS[7], expires_at, ARGV[1])
 redis.call('SADD', KEYS[10], ARGV[1])
-local event = redis.call('HGETALL', txn_key)
-redis.call('XADD', KEYS[8], '*', 'type', 'reserved', unpack(event))
+-- The stream entry names the transaction only; the drainer reads the rest from its hash.
+redis.call('XADD', KEYS[8], '*', 'type', 'reserved', 'txn', ARGV[1])
 redis.call('HINCRBY', KEYS[9], tostring(math.floor(now / 60)), 1)
 
 return {'reserved', units_json, tostring(quantity), amount, item[3], expires_at, 'reserved', '0', session[2]}
