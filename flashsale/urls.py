@@ -4,7 +4,10 @@ from django.urls import include, path
 
 from flashsale import views
 
+# The shopper routes come first: URL resolution tries patterns in order, and the reserve request
+# is the hottest one.
 urlpatterns = [
+    path("", include("reservations.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -14,5 +17,4 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("plans.urls")),
     path("", include("reconciliation.urls")),
-    path("", include("reservations.urls")),
 ]

@@ -7,6 +7,7 @@ Time is always passed in by the caller (``flashsale.clock``), never read from Re
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class RateLimit:
     window: int
 
     @classmethod
+    @functools.cache
     def parse(cls, rate: str | None) -> RateLimit | None:
         if not rate:
             return None
