@@ -8,15 +8,19 @@ so a password change still logs the other sessions out.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
+from django_redis import get_redis_connection
 
 
 def user_cache_key(user_id) -> str:
@@ -56,7 +60,11 @@ def get_cached_user(request):
 
 
 def session_user_id(request) -> int | None:
-    """The logged-in user's id straight from the session: no cache or database read at all."""
+    """The logged-in user's id straight from the session: no cache or database read at all.
+
+    Safe without re-checking the session's auth hash because a password change ends the user's
+    other sessions at once (``end_sessions_of``), instead of leaving them to fail that check.
+    """
     value = request.session.get(auth.SESSION_KEY)
     return int(value) if value is not None else None
 
@@ -67,11 +75,46 @@ class CachedAuthenticationMiddleware(AuthenticationMiddleware):
         request.user = SimpleLazyObject(lambda: get_cached_user(request))
 
 
+def sessions_key(user_id) -> str:
+    return f"auth:sessions:{user_id}"
+
+
+def _remember_session(sender, request, user, **kwargs):
+    """Index the new session under its user, so a password change can end it."""
+    if user is None or not getattr(request, "session", None) or not request.session.session_key:
+        return
+    client = get_redis_connection("default")
+    key = sessions_key(user.pk)
+    client.sadd(key, request.session.session_key)
+    client.expire(key, settings.SESSION_COOKIE_AGE)
+
+
+def end_sessions_of(user_id) -> int:
+    """Delete every session the user logged in with; returns how many there were."""
+    client = get_redis_connection("default")
+    session_keys = [k.decode() if isinstance(k, bytes) else k for k in client.smembers(sessions_key(user_id))]
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    for session_key in session_keys:
+        store.delete(session_key)
+    client.delete(sessions_key(user_id))
+    return len(session_keys)
+
+
 def _forget_user(sender, instance, **kwargs):
     cache.delete(user_cache_key(instance.pk))
+
+
+def _end_sessions_on_password_change(sender, instance, created, **kwargs):
+    # set_password() leaves the raw password in _password until save() has run this signal.
+    if not created and getattr(instance, "_password", None) is not None:
+        end_sessions_of(instance.pk)
 
 
 def connect_signals() -> None:
     User = get_user_model()
     post_save.connect(_forget_user, sender=User, dispatch_uid="flashsale.auth.forget_user_saved")
+    post_save.connect(
+        _end_sessions_on_password_change, sender=User, dispatch_uid="flashsale.auth.end_sessions_on_password_change"
+    )
     post_delete.connect(_forget_user, sender=User, dispatch_uid="flashsale.auth.forget_user_deleted")
+    user_logged_in.connect(_remember_session, dispatch_uid="flashsale.auth.remember_session")

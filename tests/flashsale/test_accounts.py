@@ -76,3 +76,50 @@ def test_password_change_invalidates_cached_user_sessions(client, make_user):
     user.set_password("a-new-long-phrase")
     user.save()
     assert b"Log in" in client.get(reverse("home")).content
+
+
+def test_a_password_change_ends_the_other_sessions_even_on_the_no_sql_path(make_user):
+    """The reserve path reads the user id from the session without re-checking the password hash;
+    that is safe because changing the password deletes the user's sessions."""
+    from django.test import Client
+
+    from flashsale.auth import session_user_id
+
+    user = make_user("hana", password="first-long-phrase")
+    attacker, owner = Client(), Client()
+    assert attacker.login(username="hana", password="first-long-phrase")
+    assert owner.login(username="hana", password="first-long-phrase")
+    stolen_key = attacker.cookies["sessionid"].value
+    assert session_user_id(_request_with(stolen_key)) == user.pk
+
+    user.set_password("second-long-phrase")
+    user.save()
+
+    assert session_user_id(_request_with(stolen_key)) is None
+    assert b"Log in" in attacker.get(reverse("home")).content
+
+
+def _request_with(session_key: str):
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return request
+
+
+def test_changing_ones_own_password_keeps_this_session(make_user, client):
+    user = make_user("ivan", password="first-long-phrase", is_staff=True)
+    client.force_login(user)
+    response = client.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": "first-long-phrase",
+            "new_password1": "x-second-phrase-9",
+            "new_password2": "x-second-phrase-9",
+        },
+    )
+    assert response.status_code == 302
+    assert b"ivan" in client.get(reverse("home")).content  # still logged in, on a fresh session key
