@@ -19,6 +19,7 @@ COMPONENTS = {
     "ingest": ("catalog.benchmarks", "measure_ingest", "products/s"),
     "session_load": ("plans.benchmarks", "measure_session_load", "seconds"),
     "reconcile": ("reconciliation.benchmarks", "measure_reconcile", "seconds"),
+    "waiting_room": ("reservations.benchmarks", "measure_waiting_room", "admissions/s"),
 }
 
 
@@ -65,7 +66,10 @@ def _main(argv: list[str]) -> int:
         print(f"{module}.{function} is missing: {exc}", file=sys.stderr)
         return 3
     value = measured(*sizes)
-    print(json.dumps({"value": round(float(value), 3)}))
+    # A measurement returns its number, or a dict with the number under "value" and details.
+    details = dict(value) if isinstance(value, dict) else {"value": value}
+    details["value"] = round(float(details["value"]), 3)
+    print(json.dumps(details))
     return 0
 
 

@@ -60,6 +60,8 @@ class BenchConfig:
     session_load_items: int = 1000
     session_load_units: int = 10_000
     reconcile_transactions: int = 100_000
+    waiting_shoppers: int = 5000
+    waiting_rate: int = 100
     component_timeout_s: int = 150
     # The whole run must stay under 10 minutes: component measurements share what is left of this.
     budget_s: int = 560
@@ -120,6 +122,8 @@ def load_config(*, smoke: bool = False) -> BenchConfig:
             session_load_items=10,
             session_load_units=100,
             reconcile_transactions=500,
+            waiting_shoppers=200,
+            waiting_rate=20,
             component_timeout_s=60,
         )
     rounds = os.environ.get("BENCH_ROUNDS")
