@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -489,74 +490,154 @@ def _float_or_none(text: str | None) -> float | None:
         return None
 
 
-def sale_page(session_id: int, *, latitude: float, longitude: float, user_id: int | None) -> SalePage | None:
-    """The session's items nearest first from (latitude, longitude); None if it is not loaded.
+# The display data of a loaded session's items (names, prices, places...) changes only when
+# ``plans.loading`` rewrites the item hashes, and it rewrites the session hash, with a new
+# ``loaded_at``, after them. So each process keeps the decoded data per session tagged with the
+# ``loaded_at`` it read *before* the items: a reload shows up as a different ``loaded_at`` on the
+# next request. The age bound is a backstop for a reload stamped with the same instant (a
+# frozen clock): an entry is never older than this many seconds.
+_DISPLAY_MAX_AGE_SECONDS = 5.0
+# Loaded sessions a process keeps display data for (the whole cache is dropped beyond it).
+_DISPLAY_MAX_SESSIONS = 64
 
-    Two round trips: the session, the geo search and the user's counts, then every item's
-    display data and remaining units.
-    """
-    r = sale_redis()
-    pipe = r.pipeline(transaction=False)
-    pipe.hgetall(keys.session(session_id))
-    pipe.geosearch(
-        keys.geo(session_id),
-        longitude=longitude,
-        latitude=latitude,
-        radius=WHOLE_EARTH_KM,
-        unit="km",
-        sort="ASC",
-        withdist=True,
+
+@dataclass(frozen=True)
+class _SessionDisplay:
+    """What the sale page shows of a loaded session's items that only a reload changes."""
+
+    version: str
+    fetched_at: float  # time.monotonic()
+    item_ids: tuple[int, ...]  # display order; only the items that have display data
+    stock_keys: tuple[str, ...]  # the items' stock lists, in ``item_ids`` order
+    # item id -> ItemView's fields up to per_user_limit (remaining, held, distance come per request)
+    static: dict[int, tuple]
+    cities: list[tuple[str, float, float]]
+
+
+_display_cache: dict[int, _SessionDisplay] = {}
+
+# A read, not a write: the geo search and every item's remaining units, answered as three
+# comma-joined strings (ids, distances, lengths) because decoding 600 small replies in Python
+# costs more than the whole search in Redis. KEYS: geo, then the stock lists; ARGV: lon, lat, radius.
+# Every key carries the session's hash tag (one cluster slot).
+_SALE_READ_LUA = """
+local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'km', 'ASC', 'WITHDIST')
+local ids, distances, lengths = {}, {}, {}
+for i, pair in ipairs(found) do
+  ids[i] = pair[1]
+  distances[i] = pair[2]
+end
+for i = 2, #KEYS do
+  lengths[i - 1] = redis.call('LLEN', KEYS[i])
+end
+return {table.concat(ids, ','), table.concat(distances, ','), table.concat(lengths, ',')}
+"""
+
+
+def _split(joined) -> list[str]:
+    text = as_str(joined)
+    return text.split(",") if text else []
+
+
+def _item_static(item_id: int, data: dict[str, str]) -> tuple:
+    return (
+        item_id,
+        data.get("name", ""),
+        data.get("description", ""),
+        data.get("image_url", ""),
+        data.get("place", ""),
+        _float_or_none(data.get("latitude")),
+        _float_or_none(data.get("longitude")),
+        Decimal(data.get("sale_price") or "0"),
+        Decimal(data["list_price"]) if data.get("list_price") else None,
+        data.get("currency", ""),
+        as_int(data.get("per_user_limit"), 1),
     )
-    pipe.zrange(keys.items(session_id), 0, -1)
-    pipe.hgetall(keys.user(session_id, user_id)) if user_id is not None else pipe.echo("")
-    raw_session, nearest, all_items, raw_user = pipe.execute()
-    info = _session_from(session_id, raw_session)
-    if info is None:
-        return None
-    ordered: list[tuple[int, float | None]] = [(as_int(member), float(dist)) for member, dist in nearest]
-    seen = {item_id for item_id, _ in ordered}
-    # Items without a location still show, after the located ones.
-    ordered += [(as_int(m), None) for m in all_items if as_int(m) not in seen]
-    held = {as_int(k): as_int(v) for k, v in raw_user.items()} if isinstance(raw_user, dict) else {}
 
+
+def _fetch_display(r, session_id: int, version: str) -> tuple[_SessionDisplay, list[int]]:
+    """Read and decode every item's display data (and, in the same round trip, its remaining units)."""
+    members = [as_int(m) for m in r.zrange(keys.items(session_id), 0, -1)]
     pipe = r.pipeline(transaction=False)
-    for item_id, _ in ordered:
+    for item_id in members:
         pipe.hgetall(keys.item(session_id, item_id))
         pipe.llen(keys.stock(session_id, item_id))
     replies = pipe.execute()
-    items: list[ItemView] = []
+    static: dict[int, tuple] = {}
+    lengths: list[int] = []
     cities: dict[str, tuple[float, float]] = {}
-    for index, (item_id, distance) in enumerate(ordered):
+    for index, item_id in enumerate(members):
         data = _decode_map(replies[2 * index])
         if not data:
             continue
-        lat, lon = _float_or_none(data.get("latitude")), _float_or_none(data.get("longitude"))
-        place = data.get("place", "")
+        fields = _item_static(item_id, data)
+        static[item_id] = fields
+        lengths.append(as_int(replies[2 * index + 1]))
+        place, lat, lon = fields[4], fields[5], fields[6]
         if place and lat is not None and lon is not None:
             cities.setdefault(place, (lat, lon))
-        items.append(
-            ItemView(
-                item_id=item_id,
-                name=data.get("name", ""),
-                description=data.get("description", ""),
-                image_url=data.get("image_url", ""),
-                place=place,
-                latitude=lat,
-                longitude=lon,
-                sale_price=Decimal(data.get("sale_price") or "0"),
-                list_price=Decimal(data["list_price"]) if data.get("list_price") else None,
-                currency=data.get("currency", ""),
-                per_user_limit=as_int(data.get("per_user_limit"), 1),
-                remaining=as_int(replies[2 * index + 1]),
-                held_by_user=held.get(item_id, 0),
-                distance_km=distance,
-            )
-        )
-    return SalePage(
-        session=info,
-        items=items,
+    item_ids = tuple(static)
+    display = _SessionDisplay(
+        version=version,
+        fetched_at=time.monotonic(),
+        item_ids=item_ids,
+        stock_keys=tuple(keys.stock(session_id, item_id) for item_id in item_ids),
+        static=static,
         cities=sorted((name, lat, lon) for name, (lat, lon) in cities.items()),
     )
+    if len(_display_cache) >= _DISPLAY_MAX_SESSIONS:
+        _display_cache.clear()
+    _display_cache[session_id] = display
+    return display, lengths
+
+
+def sale_page(session_id: int, *, latitude: float, longitude: float, user_id: int | None) -> SalePage | None:
+    """The session's items nearest first from (latitude, longitude); None if it is not loaded.
+
+    One round trip: the session, one read script for the geo search and every item's remaining
+    units, and the user's counts. The items' display data comes from this process's copy (see
+    ``_display_cache``); when there is none or the session was reloaded since, two more round
+    trips read it again.
+    """
+    r = sale_redis()
+    cached = _display_cache.get(session_id)
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.session(session_id))
+    stock_keys = cached.stock_keys if cached is not None else ()
+    pipe.eval(
+        _SALE_READ_LUA, 1 + len(stock_keys), keys.geo(session_id), *stock_keys, longitude, latitude, WHOLE_EARTH_KM
+    )
+    if user_id is not None:
+        pipe.hgetall(keys.user(session_id, user_id))
+    raw_session, (raw_ids, raw_distances, raw_lengths), *raw_user = pipe.execute()
+    nearest = zip(_split(raw_ids), _split(raw_distances), strict=True)
+    lengths = [int(n) for n in _split(raw_lengths)]
+    session_data = _decode_map(raw_session)
+    info = _session_from(session_id, session_data)
+    if info is None:
+        _display_cache.pop(session_id, None)
+        return None
+    version = session_data.get("loaded_at", "")
+    if cached is None or cached.version != version or time.monotonic() - cached.fetched_at > _DISPLAY_MAX_AGE_SECONDS:
+        cached, lengths = _fetch_display(r, session_id, version)
+    remaining = dict(zip(cached.item_ids, lengths, strict=True))
+    held = {as_int(k): as_int(v) for k, v in raw_user[0].items()} if raw_user else {}
+    static = cached.static
+    items: list[ItemView] = []
+    for member, distance in nearest:
+        item_id = int(member)
+        fields = static.get(item_id)
+        if fields is not None:
+            items.append(ItemView(*fields, remaining[item_id], held.get(item_id, 0), float(distance)))
+    if len(items) < len(static):
+        # Items without a location still show, after the located ones.
+        located = {item.item_id for item in items}
+        items += [
+            ItemView(*static[item_id], remaining[item_id], held.get(item_id, 0), None)
+            for item_id in cached.item_ids
+            if item_id not in located
+        ]
+    return SalePage(session=info, items=items, cities=list(cached.cities))
 
 
 def stock_levels(session_id: int, *, user_id: int | None) -> dict | None:

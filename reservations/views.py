@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -51,11 +52,20 @@ def sale(request, session_id: int):
         raise Http404("No such sale session.")
     # Each visit of the sale page mints the TransactionID its reservations derive from.
     entry = shopper.renew_entry(request.session, session_id, now=now)
+    phase = page.session.phase(now)
+    cards = pages.sale_cards(page, now=now, logged_in=user_id is not None)
+    # One token for every form of the page (what the csrf context processor would give them).
+    csrf_token = get_token(request)
     context = {
         "page": page,
         "session": page.session,
-        "phase": page.session.phase(now),
-        "cards": pages.sale_cards(page, now=now, logged_in=user_id is not None),
+        "phase": phase,
+        "cards": cards,
+        "cards_html": pages.render_cards(
+            cards, session_id=session_id, csrf_token=csrf_token, with_forms=user_id is not None and phase != "ended"
+        ),
+        "csrf_token": csrf_token,
+        "city_options": pages.city_options(page.cities, selected=location.name if location.source == "city" else None),
         "location": location,
         "logged_in": user_id is not None,
         "has_pass": captcha_gate.has_pass(request.session, session_id, now=now),

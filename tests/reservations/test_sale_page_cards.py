@@ -1,0 +1,112 @@
+"""The sale page's cards: per-process display data kept fresh, escaping, CSRF, per-request stock."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.template.defaultfilters import floatformat
+from django.test import Client
+from django.urls import reverse
+
+from plans.loading import load_session_into_redis, unload_session
+from reservations.pages import _km
+from reservations.stock import reserve_units
+from tests.reservations.conftest import give_pass
+
+
+def _cards(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<article[^>]*data-item="(\d+)"[^>]*>(.*?)</article>', html, re.S))
+
+
+def test_a_reload_after_an_edit_shows_the_new_name_and_price(client, load_sale, clock):
+    sale = load_sale(quantities=[3])
+    page = reverse("reservations-sale", args=[sale.id])
+    assert "49.90 EUR" in client.get(page).content.decode()  # this process now keeps the display data
+
+    product = sale.item.product
+    product.name = "Renamed lamp"
+    product.save()
+    sale.item.sale_price = Decimal("12.00")
+    sale.item.save()
+    clock.advance(seconds=1)
+    load_session_into_redis(sale.session)
+
+    card = _cards(client.get(page).content.decode())[str(sale.item.pk)]
+    assert "<h3>Renamed lamp</h3>" in card and "12.00 EUR" in card and "49.90" not in card
+
+
+def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper, load_sale, clock):
+    sale = load_sale(quantities=[5, 5], limit=3)
+    page = reverse("reservations-sale", args=[sale.id])
+    assert "data-remaining>5<" in _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
+
+    reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=2, txn_id="C" * 26, now=clock.now())
+    card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
+    assert "data-remaining>3<" in card and "you have <span data-yours>2</span>" in card
+    # One unit left under the limit of 3: the picker offers 1 only.
+    assert '<select name="quantity"><option value="1">1</option></select>' in card
+
+
+def test_an_unloaded_session_is_404_even_after_its_page_was_shown(client, load_sale):
+    sale = load_sale(quantities=[2])
+    page = reverse("reservations-sale", args=[sale.id])
+    assert client.get(page).status_code == 200
+    unload_session(sale.id)
+    assert client.get(page).status_code == 404
+
+
+def test_product_text_is_escaped(shopper, load_sale):
+    sale = load_sale(quantities=[2])
+    product = sale.item.product
+    product.name = '<script>alert("x")</script> & co'
+    product.place = "Saint-<b>Denis</b>"
+    product.image_url = 'https://img.example/a.jpg" onerror="alert(1)'
+    product.save()
+    load_session_into_redis(sale.session)
+
+    html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
+    card = _cards(html)[str(sale.item.pk)]
+    assert "<script>alert" not in html and "<b>Denis" not in html and '" onerror="' not in html
+    assert "<h3>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</h3>" in card
+    assert "Saint-&lt;b&gt;Denis&lt;/b&gt;" in card
+    assert 'src="https://img.example/a.jpg&quot; onerror=&quot;alert(1)"' in card
+
+
+def test_every_reserve_form_carries_a_working_csrf_token(load_sale, make_user, clock):
+    sale = load_sale(quantities=[3, 3, 3], limit=2)
+    user = make_user()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    give_pass(browser, sale.id, now=clock.now())
+
+    html = browser.get(reverse("reservations-sale", args=[sale.id])).content.decode()
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="reserve-form">(.*?)</form>', html, re.S)
+    assert [action for action, _ in forms] == [
+        reverse("reservations-reserve", args=[sale.id, item.pk]) for item in sale.items
+    ]
+    assert all('name="csrfmiddlewaretoken"' in body for _, body in forms)
+    # The page's one token, in the reserve forms as in its other forms (location, log out).
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert len(tokens) > len(forms) and len(set(tokens)) == 1
+    token = tokens[0]
+
+    action = forms[1][0]
+    assert browser.post(action, {"quantity": "1"}).status_code == 403  # no token: refused
+    reserved = browser.post(action, {"quantity": "1", "csrfmiddlewaretoken": token})
+    assert reserved.status_code == 303
+
+
+def test_an_ended_sale_shows_no_reserve_forms(shopper, load_sale, clock):
+    sale = load_sale(quantities=[2, 2])
+    clock.advance(hours=2)
+    html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
+    cards = _cards(html)
+    assert len(cards) == 2
+    assert all("reserve-form" not in card and "Sale ended" in card for card in cards.values())
+
+
+@pytest.mark.parametrize("distance", [0.0, 0.4999, 0.5, 1.5, 2.5, 12.3456, 99.5, 345.9999, 20039.9])
+def test_distances_round_like_the_floatformat_filter(distance):
+    assert _km(distance) == floatformat(distance, 0)
