@@ -27,6 +27,19 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def processes(tmp_path):
+    """Real processes for one test (gunicorn, redis-server, the sandbox gateway, commands), all stopped
+    in teardown, last started first: ``tests.support.processes.Processes``."""
+    from tests.support.processes import Processes
+
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture
 def make_user(db, django_user_model):
     counter = {"n": 0}
 
@@ -36,6 +49,14 @@ def make_user(db, django_user_model):
         return django_user_model.objects.create_user(username=name, password=password, **extra)
 
     return make
+
+
+@pytest.fixture
+def operator(db):
+    """A staff user in the ``operators`` group (``tests.factories.make_operator``)."""
+    from tests.factories import make_operator
+
+    return make_operator()
 
 
 @pytest.fixture

@@ -52,3 +52,35 @@ def make_item(session: SaleSession, product: Product | None = None, **fields) ->
     fields.setdefault("sale_price", Decimal("49.90"))
     fields.setdefault("per_user_limit", 1)
     return SaleItem.objects.create(session=session, product=product or make_product(), **fields)
+
+
+def make_staff(username: str, **fields):
+    """A staff user with no usable password: tests sign in with ``force_login``, and skipping the hash
+    keeps fixtures fast."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()(username=username, is_staff=True, **fields)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def make_operator(username: str = "operator"):
+    """A staff user in the ``operators`` group (the sale operator's permissions, not a superuser's)."""
+    from django.contrib.auth.models import Group
+
+    user = make_staff(username)
+    user.groups.add(Group.objects.get(name="operators"))
+    return user
+
+
+def load_live_session() -> tuple[SaleSession, SaleItem, SaleItem]:
+    """A session open since a minute ago with two items (10 and 5 units), loaded into Redis."""
+    from plans.loading import load_session_into_redis
+
+    session = make_session(opens_in=timedelta(minutes=-1), name="Live now")
+    first = make_item(session, quantity=10, display_order=0)
+    second = make_item(session, quantity=5, display_order=1)
+    load_session_into_redis(session)
+    session.refresh_from_db()
+    return session, first, second

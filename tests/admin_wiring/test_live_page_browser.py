@@ -4,7 +4,6 @@ and the admission-rate form sets the rate."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from reservations.audit import audit_session
 from reservations.waiting_room import enter_waiting_room, waiting_room_stats
 from tests.browser.support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from tests.factories import make_item, make_session
+from tests.support.live_server import start_live_server
 
 pytestmark = BROWSER_MARKS
 
@@ -24,22 +24,9 @@ PASSWORD = "Wiring-check-5521"
 TIMEOUT_MS = 10_000
 
 
-def _free_port() -> int:
-    for port in LIVE_SERVER_PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {LIVE_SERVER_PORTS}")
-
-
 @pytest.fixture
 def server(transactional_db):
-    from pytest_django.live_server_helper import LiveServer
-
-    live = LiveServer(f"127.0.0.1:{_free_port()}")
+    live = start_live_server(LIVE_SERVER_PORTS)
     yield live
     live.stop()
 

@@ -4,15 +4,7 @@ process, and headless Chromium driven by Playwright's sync API.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import requests
-from django.conf import settings as django_settings
 
 from tests.browser.support import (
     CHROMIUM,
@@ -20,30 +12,18 @@ from tests.browser.support import (
     GATEWAY_PORTS,
     LIVE_SERVER_PORTS,
     artifacts_dir,
-    free_port,
-    wait_until,
 )
+from tests.support.live_server import live_server_fixture
+from tests.support.processes import SandboxGateway, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 # Playwright actions fail after this long instead of the 30 s default, so a broken page fails fast.
 ACTION_TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    """pytest-django's live server, on a loopback port of this suite's range (the gateway calls it)."""
-    from pytest_django.live_server_helper import LiveServer
-
-    for port in LIVE_SERVER_PORTS:
-        try:
-            server = LiveServer(f"127.0.0.1:{port}")
-        except OSError:
-            continue
-        break
-    else:
-        raise RuntimeError(f"no free port for the live server in {LIVE_SERVER_PORTS}")
-    yield server
-    server.stop()
+live_server = live_server_fixture(
+    LIVE_SERVER_PORTS,
+    doc="pytest-django's live server, on a loopback port of this suite's range (the gateway calls it).",
+)
 
 
 @pytest.fixture(scope="package")
@@ -110,74 +90,11 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-class Gateway:
-    """The sandbox payment gateway (``python -m sandbox_gateway``) with our site's secrets."""
-
-    def __init__(self, *, port: int, site_url: str, db_path: Path):
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
-        self.site_url = site_url
-        self.db_path = db_path
-        self.log_path = db_path.with_suffix(".log")
-        self.process: subprocess.Popen | None = None
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "FLASHSALE_GATEWAY"))}
-        keys = ",".join(f"{kid}:{secret}" for kid, secret in django_settings.FLASHSALE_TOKEN_KEYS.items())
-        env.update(
-            {
-                "SANDBOX_TOKEN_KEYS": keys,
-                "SANDBOX_WEBHOOK_SECRET": django_settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
-                "SANDBOX_API_KEY": django_settings.FLASHSALE_GATEWAY_API_KEY,
-                "SANDBOX_SITE_URL": self.site_url,
-                "SANDBOX_DB_PATH": str(self.db_path),
-                "SANDBOX_RETRY_BASE_SECONDS": "0.2",
-                "SANDBOX_RETRY_MAX_SECONDS": "1",
-            }
-        )
-        return env
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-        def answers() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the sandbox gateway exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                return requests.get(f"{self.url}/healthz", timeout=0.5).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_until(answers, what="the sandbox gateway to answer /healthz", interval=0.05)
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text()[-3000:] if self.log_path.exists() else ""
-
-
 @pytest.fixture
 def gateway(live_server, settings, tmp_path):
     """The sandbox gateway on a port of this suite's range, wired to the live server and back."""
     settings.FLASHSALE_SITE_URL = live_server.url
-    gw = Gateway(port=free_port(GATEWAY_PORTS), site_url=live_server.url, db_path=tmp_path / "sandbox.sqlite3")
+    gw = SandboxGateway(port=free_port(GATEWAY_PORTS), site_url=live_server.url, db_path=tmp_path / "sandbox.sqlite3")
     settings.FLASHSALE_GATEWAY_URL = gw.url
     gw.start()
     yield gw

@@ -1,15 +1,11 @@
-"""Helpers of the browser journeys: where Chromium is, polling with a deadline, screenshots, distances."""
+"""Helpers of the browser journeys: where Chromium is, screenshots, distances."""
 
 from __future__ import annotations
 
 import math
 import os
 import shutil
-import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -29,36 +25,8 @@ BROWSER_MARKS = [
 LIVE_SERVER_PORTS = range(18801, 18810)
 GATEWAY_PORTS = range(18810, 18820)
 
-DEADLINE_SECONDS = 15.0
 # Redis GEO's earth radius, so the distances computed here match the site's to the metre.
 EARTH_RADIUS_KM = 6372.797560856
-
-T = TypeVar("T")
-
-
-def wait_until(predicate: Callable[[], T], *, what: str, timeout: float = DEADLINE_SECONDS, interval=0.1) -> T:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port(ports: range) -> int:
-    """The first port of ``ports`` nothing listens on (a bind test on loopback)."""
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

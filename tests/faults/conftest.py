@@ -12,17 +12,6 @@ import copy
 
 import pytest
 
-from tests.faults.processes import Processes
-
-
-@pytest.fixture
-def processes(tmp_path):
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop_all()
-
 
 @pytest.fixture
 def site_redis_url(settings) -> str:

@@ -18,8 +18,8 @@ from plans import keys
 from reservations import stock
 from reservations.drain import GROUP, LOCK_MS
 from reservations.models import Transaction
-from tests.faults.processes import ROOT, run_manage, site_environment, wait_for
 from tests.faults.shop import assert_stock_invariant, make_shoppers, open_sale
+from tests.support.processes import ROOT, run_manage, site_environment, wait_for
 
 BATCH = 5
 

@@ -19,7 +19,6 @@ from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.faults.burst import run_burst
 from tests.faults.conftest import point_settings_at_redis
-from tests.faults.processes import run_manage, site_environment
 from tests.faults.shop import (
     assert_every_success_persisted,
     assert_stock_invariant,
@@ -29,6 +28,7 @@ from tests.faults.shop import (
     open_sale,
     redis_books,
 )
+from tests.support.processes import run_manage, site_environment
 
 
 def _answered(attempts) -> Counter:

@@ -4,6 +4,8 @@ import sys
 import pytest
 from django.urls import reverse
 
+from tests.support.processes import run_database_url
+
 
 @pytest.mark.django_db
 def test_healthz_ok_when_database_and_redis_answer(client):
@@ -15,16 +17,7 @@ def test_healthz_ok_when_database_and_redis_answer(client):
 def test_healthz_503_names_redis_when_it_is_down(db, tmp_path):
     """A stopped Redis gives 503 naming it, not a traceback: run a site process whose REDIS_URL
     points at a port nothing listens on."""
-    code = (
-        "import django, json; django.setup();"
-        "from django.test import Client;"
-        "r = Client().get('/healthz');"
-        "print(r.status_code); print(r.content.decode())"
-    )
-    env = _env_with(REDIS_URL="redis://127.0.0.1:1/0")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    status, body = out.stdout.strip().splitlines()[-2:]
+    status, body = _healthz_in_a_site_process(REDIS_URL="redis://127.0.0.1:1/0")
     assert status == "503"
     assert '"redis": "down: ConnectionError' in body
     assert '"database": "ok"' in body
@@ -32,19 +25,25 @@ def test_healthz_503_names_redis_when_it_is_down(db, tmp_path):
 
 
 def test_healthz_503_names_database_when_it_is_down(tmp_path):
+    status, body = _healthz_in_a_site_process(DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
+    assert status == "503"
+    assert '"database": "down: OperationalError' in body
+    assert '"status": "unavailable: database"' in body
+
+
+def _healthz_in_a_site_process(**env_overrides: str) -> tuple[str, str]:
+    """GET /healthz in a fresh site process whose environment has ``env_overrides``: (status, body)."""
     code = (
         "import django; django.setup();"
         "from django.test import Client;"
         "r = Client().get('/healthz');"
         "print(r.status_code); print(r.content.decode())"
     )
-    env = _env_with(DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
+    env = _env_with(**env_overrides)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     status, body = out.stdout.strip().splitlines()[-2:]
-    assert status == "503"
-    assert '"database": "down: OperationalError' in body
-    assert '"status": "unavailable: database"' in body
+    return status, body
 
 
 def _env_with(**overrides):
@@ -55,15 +54,6 @@ def _env_with(**overrides):
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
     env["REDIS_URL"] = settings.REDIS_URL
-    env["DATABASE_URL"] = _database_url()
+    env["DATABASE_URL"] = run_database_url()
     env.update(overrides)
     return env
-
-
-def _database_url() -> str:
-    from django.db import connection
-
-    cfg = connection.settings_dict
-    if cfg["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{cfg['NAME']}"
-    return f"postgres://{cfg['USER']}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"

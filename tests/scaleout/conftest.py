@@ -5,7 +5,6 @@ import socket
 
 import pytest
 
-from tests.faults.processes import Processes
 from tests.scaleout.cluster import LocalCluster
 
 
@@ -57,12 +56,3 @@ def cluster_sale_redis(redis_cluster, settings):
     client.flushall(target_nodes="primaries")
     client.close()
     plans.redis._cluster_client = None
-
-
-@pytest.fixture
-def processes(tmp_path):
-    started = Processes(tmp_path)
-    try:
-        yield started
-    finally:
-        started.stop_all()

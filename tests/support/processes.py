@@ -1,21 +1,21 @@
-"""Real processes the fault and scale-out tests start on loopback: gunicorn, redis-server, the sandbox gateway.
+"""Real processes the end-to-end tests start on loopback: gunicorn, redis-server, the sandbox gateway.
 
 Every class here starts its process in a new process group and stops it (SIGTERM, then SIGKILL)
 in ``stop()``; the fixtures call ``stop()`` in their teardown, so a failing test leaves nothing
-running. Ports come from this suite's range (18850-18999).
+running. The fault and scale-out suites take ports from 18850-18939; the browser and payment
+suites name their own.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeVar
 
 import redis
 import requests
@@ -23,26 +23,16 @@ from django.conf import settings
 from django.db import connection
 
 from flashsale.embedded_redis import redis_server_binary
+from tests.support.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_PORTS = range(18850, 18900)
 REDIS_PORTS = range(18900, 18920)
 SANDBOX_PORTS = range(18920, 18940)
+# Starting gunicorn or a burst of requests takes longer than the default deadline on a busy machine.
 DEADLINE_SECONDS = 30.0
 
-T = TypeVar("T")
-
-
-def wait_for(predicate: Callable[[], T], *, timeout: float = DEADLINE_SECONDS, interval: float = 0.05, what: str) -> T:
-    """Poll ``predicate`` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+wait_for = functools.partial(wait_until, timeout=DEADLINE_SECONDS)
 
 
 _taken: set[int] = set()
@@ -109,6 +99,15 @@ def site_environment(*, redis_url: str, gateway_url: str | None = None, **extra:
     )
     env.update(extra)
     return env
+
+
+def spawn(command: list[str], *, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start ``command`` in the checkout, in a process group of its own (``stop_group`` ends it all),
+    with stdout and stderr appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def stop_group(process: subprocess.Popen, *, timeout: float = 10.0) -> None:
@@ -189,8 +188,7 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Gunicorn:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 sys.executable,
                 "-m",
@@ -205,13 +203,9 @@ class Gunicorn:
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
             env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=self.log_path,
         )
-        log.close()
 
         def healthy() -> bool:
             if self.process.poll() is not None:
@@ -323,21 +317,32 @@ class PrivateRedis:
         release_port(self.port)
 
 
-class Sandbox:
-    """The sandbox payment gateway process, posting its webhooks to ``site_url``."""
+class SandboxGateway:
+    """The sandbox payment gateway process (``python -m sandbox_gateway``), posting its webhooks to
+    ``site_url`` with our site's secrets, and an authenticated session on its operator API."""
 
-    def __init__(self, *, db_path: Path, site_url: str, port: int | None = None):
-        self.port = port or free_port(SANDBOX_PORTS)
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(
+        self,
+        *,
+        port: int,
+        db_path: Path,
+        site_url: str,
+        retry_max_seconds: float = 1,
+        delivery_timeout_seconds: float | None = None,
+    ):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         self.db_path = db_path
         self.site_url = site_url
+        self.retry_max_seconds = retry_max_seconds
+        self.delivery_timeout_seconds = delivery_timeout_seconds
         self.log_path = db_path.with_suffix(".log")
         self.process: subprocess.Popen | None = None
         self.api = requests.Session()
         self.api.headers["Authorization"] = f"Bearer {settings.FLASHSALE_GATEWAY_API_KEY}"
 
-    def start(self) -> Sandbox:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "FLASHSALE_GATEWAY"))}
         env.update(
             SANDBOX_TOKEN_KEYS=",".join(f"{kid}:{secret}" for kid, secret in settings.FLASHSALE_TOKEN_KEYS.items()),
             SANDBOX_WEBHOOK_SECRET=settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
@@ -346,29 +351,28 @@ class Sandbox:
             SANDBOX_DB_PATH=str(self.db_path),
             # Quick retries so "the site came back" is noticed within a second or two.
             SANDBOX_RETRY_BASE_SECONDS="0.2",
-            SANDBOX_RETRY_MAX_SECONDS="1",
-            SANDBOX_DELIVERY_TIMEOUT_SECONDS="5",
+            SANDBOX_RETRY_MAX_SECONDS=f"{self.retry_max_seconds:g}",
         )
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        if self.delivery_timeout_seconds is not None:
+            env["SANDBOX_DELIVERY_TIMEOUT_SECONDS"] = f"{self.delivery_timeout_seconds:g}"
+        return env
+
+    def start(self) -> SandboxGateway:
+        self.process = spawn(
+            [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)], env=self.env(), log_path=self.log_path
         )
-        log.close()
 
         def healthy() -> bool:
             if self.process.poll() is not None:
-                raise AssertionError(f"the sandbox exited: {self.log_path.read_text()[-2000:]}")
+                raise AssertionError(f"the sandbox gateway exited: {self.log_tail(2000)}")
             try:
-                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+                response = requests.get(f"{self.url}/healthz", timeout=1)
             except requests.RequestException:
                 return False
+            # Only our own process counts: a leftover one on the port would answer for the wrong site.
+            return response.status_code == 200 and response.json().get("pid") == self.process.pid
 
-        wait_for(healthy, what="the sandbox gateway to answer")
+        wait_for(healthy, what="the sandbox gateway to answer /healthz")
         return self
 
     def stop(self) -> None:
@@ -377,9 +381,23 @@ class Sandbox:
             self.process = None
         release_port(self.port)
 
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    # --- the gateway's operator API, as the tests use it -----------------------------------
+
     def add_fault(self, kind: str, **params) -> dict:
         response = self.api.post(f"{self.url}/api/faults", json={"kind": kind, **params}, timeout=5)
         assert response.status_code == 201, response.text
+        return response.json()
+
+    def order(self, order_id: str) -> dict:
+        response = self.api.get(f"{self.url}/api/orders/{order_id}", timeout=5)
+        assert response.status_code == 200, response.text
         return response.json()
 
     def orders_on(self, day) -> list[dict]:
@@ -432,18 +450,19 @@ class Processes:
         self.started.append(server)
         return server.start()
 
-    def sandbox(self, *, site_url: str) -> Sandbox:
-        gateway = Sandbox(db_path=self.tmp_path / "sandbox.sqlite3", site_url=site_url)
+    def sandbox(self, *, site_url: str) -> SandboxGateway:
+        gateway = SandboxGateway(
+            port=free_port(SANDBOX_PORTS),
+            db_path=self.tmp_path / "sandbox.sqlite3",
+            site_url=site_url,
+            delivery_timeout_seconds=5,
+        )
         self.started.append(gateway)
         return gateway.start()
 
     def popen(self, command: list[str], *, env: dict[str, str], name: str) -> subprocess.Popen:
         """Any other process (a drainer, a command), stopped with its group in teardown."""
-        log = (self.tmp_path / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        process = spawn(command, env=env, log_path=self.tmp_path / f"{name}.log")
         self.started.append(_Plain(process))
         return process
 
