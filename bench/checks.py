@@ -48,10 +48,17 @@ def _reserved_units_by_item(redis, session_id: int) -> dict[str, list[str]]:
     start = "-"
     while True:
         page = redis.xrange(keys.stream(session_id), min=start, max="+", count=STREAM_PAGE)
-        for _, fields in page:
-            fields = {_text(k): _text(v) for k, v in fields.items()}
-            if fields.get("type") == "reserved":
-                units.setdefault(fields["item"], []).extend(json.loads(fields["units"]))
+        reserved = [
+            _text(fields[b"txn"] if b"txn" in fields else fields["txn"])
+            for _, fields in page
+            if _text(fields.get(b"type", fields.get("type", ""))) == "reserved"
+        ]
+        # A reservation's stream entry names its TransactionID; the units are in the txn's hash.
+        pipe = redis.pipeline(transaction=False)
+        for txn_id in reserved:
+            pipe.hmget(keys.txn(session_id, txn_id), ["item", "units"])
+        for item, held_units in pipe.execute():
+            units.setdefault(_text(item), []).extend(json.loads(_text(held_units)))
         if len(page) < STREAM_PAGE:
             return units
         start = "(" + _text(page[-1][0])

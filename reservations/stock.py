@@ -601,15 +601,19 @@ def sale_page(session_id: int, *, latitude: float, longitude: float, user_id: in
     """
     r = sale_redis()
     cached = _display_cache.get(session_id)
+    stock_keys = cached.stock_keys if cached is not None else ()
+    read = (_SALE_READ_LUA, 1 + len(stock_keys), keys.geo(session_id), *stock_keys, longitude, latitude, WHOLE_EARTH_KM)
     pipe = r.pipeline(transaction=False)
     pipe.hgetall(keys.session(session_id))
-    stock_keys = cached.stock_keys if cached is not None else ()
-    pipe.eval(
-        _SALE_READ_LUA, 1 + len(stock_keys), keys.geo(session_id), *stock_keys, longitude, latitude, WHOLE_EARTH_KM
-    )
+    # redis-py's cluster pipeline refuses scripts: on a cluster the read is its own round trip.
+    if not is_cluster():
+        pipe.eval(*read)
     if user_id is not None:
         pipe.hgetall(keys.user(session_id, user_id))
-    raw_session, (raw_ids, raw_distances, raw_lengths), *raw_user = pipe.execute()
+    replies = pipe.execute()
+    if is_cluster():
+        replies.insert(1, r.eval(*read))
+    raw_session, (raw_ids, raw_distances, raw_lengths), *raw_user = replies
     nearest = zip(_split(raw_ids), _split(raw_distances), strict=True)
     lengths = [int(n) for n in _split(raw_lengths)]
     session_data = _decode_map(raw_session)
