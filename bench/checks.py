@@ -48,11 +48,8 @@ def _reserved_units_by_item(redis, session_id: int) -> dict[str, list[str]]:
     start = "-"
     while True:
         page = redis.xrange(keys.stream(session_id), min=start, max="+", count=STREAM_PAGE)
-        reserved = [
-            _text(fields[b"txn"] if b"txn" in fields else fields["txn"])
-            for _, fields in page
-            if _text(fields.get(b"type", fields.get("type", ""))) == "reserved"
-        ]
+        entries = [{_text(k): _text(v) for k, v in fields.items()} for _, fields in page]
+        reserved = [fields["txn"] for fields in entries if fields.get("type") == "reserved"]
         # A reservation's stream entry names its TransactionID; the units are in the txn's hash.
         pipe = redis.pipeline(transaction=False)
         for txn_id in reserved:
