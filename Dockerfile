@@ -19,7 +19,13 @@ COPY reconciliation ./reconciliation
 COPY sandbox_gateway ./sandbox_gateway
 RUN pip install .
 COPY . .
-RUN mkdir -p var && chown -R flashsale var
+# Static files are collected into the image (whitenoise serves them with hashed names); the
+# values below only let the settings load at build time and are not used at run time.
+RUN FLASHSALE_MODE=production SECRET_KEY=build-only FLASHSALE_TOKEN_KEYS=build:build-only \
+    FLASHSALE_GATEWAY_WEBHOOK_SECRET=build-only FLASHSALE_GATEWAY_API_KEY=build-only \
+    REDIS_URL=redis://127.0.0.1:6379/0 ALLOWED_HOSTS=build \
+    python manage.py collectstatic --noinput \
+    && chown -R flashsale var
 
 USER flashsale
 EXPOSE 8000
