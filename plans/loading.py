@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from redis.commands.core import Script
 
 from flashsale import clock
 from plans import keys
@@ -255,11 +256,29 @@ def expire_session_keys(session_id: int, *, at: datetime) -> int:
     when = int(at.timestamp())
     applied = 0
     for start in range(0, len(found), SWEEP_BATCH):
-        pipe = r.pipeline(transaction=False)
-        for key in found[start : start + SWEEP_BATCH]:
-            pipe.expireat(key, when, nx=True)
-        applied += sum(1 for ok in pipe.execute() if ok)
+        applied += _expire_unless_set(r, found[start : start + SWEEP_BATCH], when)
     return applied
+
+
+# EXPIREAT ... NX needs Redis 7; this does the same on 6.2 (the embedded default) in one call.
+# The keys are one session's (one hash tag, one cluster slot).
+_EXPIRE_UNLESS_SET = Script(
+    None,
+    b"""
+local applied = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('TTL', key) == -1 then
+    redis.call('EXPIREAT', key, ARGV[1])
+    applied = applied + 1
+  end
+end
+return applied
+""",
+)
+
+
+def _expire_unless_set(r, names: list, when: int) -> int:
+    return int(_EXPIRE_UNLESS_SET(keys=list(names), args=[when], client=r)) if names else 0
 
 
 def expire_known_keys(session_id: int, item_ids: list[int], *, at: datetime) -> int:
@@ -279,7 +298,4 @@ def expire_known_keys(session_id: int, item_ids: list[int], *, at: datetime) -> 
     ]
     for item_id in item_ids:
         names += [keys.item(session_id, item_id), keys.stock(session_id, item_id), keys.counts(session_id, item_id)]
-    pipe = sale_redis().pipeline(transaction=False)
-    for name in names:
-        pipe.expireat(name, int(at.timestamp()), nx=True)
-    return sum(1 for ok in pipe.execute() if ok)
+    return _expire_unless_set(sale_redis(), names, int(at.timestamp()))

@@ -516,6 +516,12 @@ class _SessionDisplay:
 
 _display_cache: dict[int, _SessionDisplay] = {}
 
+
+def forget_display_data() -> None:
+    """Drop this process's copy of every session's display data (after Redis was emptied)."""
+    _display_cache.clear()
+
+
 # A read, not a write: the geo search and every item's remaining units, answered as three
 # comma-joined strings (ids, distances, lengths) because decoding 600 small replies in Python
 # costs more than the whole search in Redis. KEYS: geo, then the stock lists; ARGV: lon, lat, radius.

@@ -2,12 +2,14 @@
 
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 
 from catalog.models import Product, SyncRun
 from tests.catalog.records import product_record
 
 
+@pytest.mark.postgres  # PostgreSQL DDL for the failing constraint
 def test_database_failure_mid_delivery_rolls_back_every_chunk(push_provider, push, settings):
     settings.CATALOG_INGEST_CHUNK = 2
     with connection.cursor() as cursor:

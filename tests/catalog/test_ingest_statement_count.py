@@ -1,9 +1,13 @@
 """Syncing a large feed uses a bounded number of SQL statements, not one per row."""
 
+import pytest
+
 from catalog.benchmarks import synthetic_records
 from catalog.ingest import ingest_records
 from catalog.models import Product, SyncRun
 from tests.factories import make_provider
+
+pytestmark = pytest.mark.postgres
 
 
 def test_5000_record_sync_stays_under_50_statements(db, django_assert_max_num_queries, settings):

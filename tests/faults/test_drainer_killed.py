@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 
+import pytest
 from django.db import connection
 from ulid import ULID
 
@@ -22,6 +23,8 @@ from tests.faults.shop import assert_stock_invariant, make_shoppers, open_sale
 from tests.support.processes import ROOT, run_manage, site_environment, wait_for
 
 BATCH = 5
+
+pytestmark = pytest.mark.postgres
 
 
 def test_a_drainer_killed_before_xack_leaves_no_duplicate_and_no_gap(

@@ -27,6 +27,8 @@ PAY_FORM = re.compile(
     r'<input type="hidden" name="nonce" value="(?P<nonce>[^"]+)">'
 )
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 def test_payments_made_while_the_site_is_down_are_delivered_later_and_a_lost_one_is_reconciled(

@@ -30,6 +30,8 @@ from tests.faults.shop import (
 )
 from tests.support.processes import run_manage, site_environment
 
+pytestmark = pytest.mark.postgres
+
 
 def _answered(attempts) -> Counter:
     statuses = Counter(a.status for a in attempts)

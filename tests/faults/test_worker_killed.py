@@ -29,6 +29,8 @@ CLICKS_EACH = 4
 PAUSE_MS = 10_000
 UNITS = 60  # fewer than SHOPPERS * CLICKS_EACH: the item sells out during the burst
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_burst_loses_and_duplicates_nothing(

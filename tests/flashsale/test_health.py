@@ -54,6 +54,18 @@ def _env_with(**overrides):
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
     env["REDIS_URL"] = settings.REDIS_URL
-    env["DATABASE_URL"] = run_database_url()
+    env["DATABASE_URL"] = _reachable_database_url()
     env.update(overrides)
     return env
+
+
+def _reachable_database_url() -> str:
+    """This run's PostgreSQL test database, or (SQLite runs keep theirs in memory, out of reach of
+    another process) a SQLite file of its own: the health check only needs one that answers."""
+    import tempfile
+
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return run_database_url()
+    return f"sqlite:///{tempfile.mkdtemp(prefix='healthz-')}/db.sqlite3"

@@ -11,6 +11,7 @@ from plans import keys
 from plans.live import live_snapshot
 from plans.models import ItemFinalCounts, SaleSession
 from plans.scheduling import advance_sessions
+from tests.support import expire_at
 
 pytestmark = pytest.mark.django_db
 State = SaleSession.State
@@ -41,7 +42,7 @@ def test_end_saves_final_counts_and_expires_keys(clock, live_session, redis_conn
     session_keys = list(redis_conn.scan_iter(match=keys.session_pattern(session.pk)))
     assert len(session_keys) >= 10
     deadline = int(session.redis_expires_at.timestamp())
-    assert {key: redis_conn.expiretime(key) for key in session_keys} == dict.fromkeys(session_keys, deadline)
+    assert {key: expire_at(redis_conn, key) for key in session_keys} == dict.fromkeys(session_keys, deadline)
 
 
 def test_after_end_counts_keep_up_until_the_keys_expire(clock, live_session, redis_conn):
@@ -100,4 +101,4 @@ def test_a_stock_list_refilled_after_the_end_gets_the_deadline(clock, live_sessi
     advance_sessions()
 
     session.refresh_from_db()
-    assert redis_conn.expiretime(keys.stock(session.pk, first.pk)) == int(session.redis_expires_at.timestamp())
+    assert expire_at(redis_conn, keys.stock(session.pk, first.pk)) == int(session.redis_expires_at.timestamp())

@@ -11,6 +11,7 @@ from django.urls import reverse
 from plans import keys
 from plans.models import SaleSession
 from tests.factories import make_item, make_session
+from tests.support import expire_at
 
 pytestmark = pytest.mark.django_db
 State = SaleSession.State
@@ -64,7 +65,7 @@ def test_cancel_closes_a_live_session_in_redis(admin_client, live_session, redis
     session.refresh_from_db()
     assert session.state == State.CANCELLED
     assert redis_conn.hget(keys.session(session.pk), "state") == b"cancelled"
-    assert redis_conn.expiretime(keys.stock(session.pk, item.pk)) == int(session.redis_expires_at.timestamp())
+    assert expire_at(redis_conn, keys.stock(session.pk, item.pk)) == int(session.redis_expires_at.timestamp())
 
 
 def test_adjust_action_needs_one_session(admin_client, live_session, clock):

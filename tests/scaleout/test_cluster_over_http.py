@@ -24,7 +24,7 @@ from tests.faults.shop import (
 )
 from tests.scaleout.test_cluster_paths import node_of
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.cluster, pytest.mark.slow]
 
 UNITS = 20
 

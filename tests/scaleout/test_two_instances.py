@@ -25,6 +25,8 @@ SHOPPERS = 30
 CLICKS_EACH = 3
 UNITS = 50  # fewer than the 90 clicks: the item sells out during the burst
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.slow
 def test_two_instances_share_the_stock_without_overselling(transactional_db, processes, settings, redis_conn):
