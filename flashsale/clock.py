@@ -21,6 +21,11 @@ def now_ts() -> float:
     return now().timestamp()
 
 
+def as_timestamp(value: datetime | float) -> float:
+    """Epoch seconds of a datetime, or the number itself: callers pass either."""
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
 def freeze(at: datetime | None) -> None:
     """Pin the clock (tests only); ``None`` lets it run again."""
     global _frozen

@@ -12,11 +12,9 @@ from datetime import datetime
 
 from django.conf import settings
 
+from flashsale.clock import as_timestamp
+
 PASSES_FIELD = "fs_captcha_pass"
-
-
-def _ts(now: datetime | float) -> float:
-    return now.timestamp() if isinstance(now, datetime) else float(now)
 
 
 def grant_pass(
@@ -28,7 +26,7 @@ def grant_pass(
     when it is not attached to a request).
     """
     lifetime = settings.FLASHSALE_CAPTCHA_PASS_SECONDS if seconds is None else seconds
-    expires = _ts(now) + lifetime
+    expires = as_timestamp(now) + lifetime
     passes = dict(session_store.get(PASSES_FIELD, {}))
     passes[str(session_id)] = expires
     # Reassigning (not mutating in place) marks the session modified so it is saved.
@@ -43,7 +41,7 @@ def pass_expires_at(session_store: MutableMapping, session_id: int) -> float | N
 
 def has_pass(session_store: MutableMapping, session_id: int, *, now: datetime | float) -> bool:
     expires = pass_expires_at(session_store, session_id)
-    return expires is not None and _ts(now) < expires
+    return expires is not None and as_timestamp(now) < expires
 
 
 def keep_pass_until(session_store: MutableMapping, session_id: int, until: float) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from redis.commands.core import Script
 
+from flashsale.clock import as_timestamp
 from plans import keys
 from plans.redis import as_int, as_str, is_cluster, sale_redis
 
@@ -40,10 +41,6 @@ def _script(name: str) -> Script:
 
 def _run(name: str, *, keys_: list[str], args: list, client=None) -> list:
     return _script(name)(keys=keys_, args=args, client=client or sale_redis())
-
-
-def _ts(now: datetime | float) -> float:
-    return now.timestamp() if isinstance(now, datetime) else float(now)
 
 
 def _num(value: float) -> str:
@@ -231,7 +228,7 @@ def reserve_units(
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
     ttl = reservation_ttl_seconds() if ttl_seconds is None else ttl_seconds
-    at = _ts(now)
+    at = as_timestamp(now)
     user_rate, ip_rate = rate_limits
     user_window_key, user_window_args = _rate_args(session_id, at, "user", str(user_id), user_rate)
     ip_window_key, ip_window_args = _rate_args(session_id, at, "ip", client_ip or "-", ip_rate if client_ip else None)
@@ -334,7 +331,7 @@ def release_hold(session_id: int, txn_id: str, *, reason: str = "cancelled", now
     reply = _run(
         "release",
         keys_=_txn_keys(session_id, txn_id, item_id=item_id, user_id=user_id),
-        args=[txn_id, reason, _num(_ts(now)), "1" if reason == "expired" else "0"],
+        args=[txn_id, reason, _num(as_timestamp(now)), "1" if reason == "expired" else "0"],
         client=r,
     )
     return as_str(reply[0]) == "released"
@@ -343,7 +340,7 @@ def release_hold(session_id: int, txn_id: str, *, reason: str = "cancelled", now
 def expire_holds(session_id: int, *, now: datetime | float, batch_size: int = 500) -> int:
     """Release every hold of the session whose expiry has passed; returns how many were released."""
     r = sale_redis()
-    now_ts = _ts(now)
+    now_ts = as_timestamp(now)
     released = 0
     while True:
         due = [as_str(t) for t in r.zrangebyscore(keys.holds(session_id), "-inf", now_ts, start=0, num=batch_size)]
@@ -388,7 +385,7 @@ def confirm_payment(
         for x in _run(
             "pay",
             keys_=_txn_keys(session_id, txn_id, item_id=item_id, user_id=user_id),
-            args=[txn_id, _num(_ts(now)), str(gateway_order_id), str(Decimal(str(amount)))],
+            args=[txn_id, _num(as_timestamp(now)), str(gateway_order_id), str(Decimal(str(amount)))],
             client=r,
         )
     )
