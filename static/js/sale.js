@@ -92,6 +92,9 @@
         var holder = document.createElement("div");
         holder.innerHTML = html;
         captchaBox.appendChild(holder);
+        // The inline form replaces the link to the full CAPTCHA page.
+        var fallback = captchaBox.querySelector("[data-captcha-fallback]");
+        if (fallback) fallback.hidden = true;
       })
       .catch(function () { /* the link to the full page stays */ });
   }
