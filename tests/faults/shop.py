@@ -22,28 +22,14 @@ from django.utils.crypto import get_random_string
 
 from plans import keys
 from plans.loading import load_session_into_redis
-from plans.models import SaleItem, SaleSession
-from plans.redis import as_int, as_str
+from plans.redis import as_str
 from reservations import captcha_gate, shopper
 from reservations.models import Transaction
 from reservations.tokens import verify_for_site
 from tests.factories import make_item, make_product, make_session
+from tests.support.sales import Sale, item_figures  # noqa: F401  (re-exported to the suite's tests)
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-@dataclass
-class Sale:
-    session: SaleSession
-    items: list[SaleItem]
-
-    @property
-    def id(self) -> int:
-        return self.session.pk
-
-    @property
-    def item(self) -> SaleItem:
-        return self.items[0]
 
 
 def open_sale(*, quantities=(10,), limit: int = 1, price: Decimal = Decimal("19.90"), load: bool = True) -> Sale:
@@ -167,12 +153,6 @@ def txn_claims(location: str):
 
 
 # --- the checks -------------------------------------------------------------------------------
-
-
-def item_figures(r, sale_id: int, item_id: int) -> dict[str, int]:
-    counts = {as_str(k): as_int(v) for k, v in r.hgetall(keys.counts(sale_id, item_id)).items()}
-    counts["remaining"] = r.llen(keys.stock(sale_id, item_id))
-    return counts
 
 
 def assert_stock_invariant(r, sale_id: int, item_id: int) -> dict[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,23 +9,9 @@ import pytest
 
 from plans import keys
 from plans.loading import load_session_into_redis
-from plans.models import SaleItem, SaleSession
-from plans.redis import as_int, as_str
+from plans.redis import as_str
 from tests.factories import make_item, make_product, make_session
-
-
-@dataclass
-class Sale:
-    session: SaleSession
-    items: list[SaleItem]
-
-    @property
-    def id(self) -> int:
-        return self.session.pk
-
-    @property
-    def item(self) -> SaleItem:
-        return self.items[0]
+from tests.support.sales import Sale, item_figures  # noqa: F401  (re-exported to the suite's tests)
 
 
 @pytest.fixture
@@ -59,12 +44,6 @@ def load_sale(db, clock):
         return Sale(session=session, items=items)
 
     return load
-
-
-def item_figures(redis_conn, session_id: int, item_id: int) -> dict[str, int]:
-    counts = {as_str(k): as_int(v) for k, v in redis_conn.hgetall(keys.counts(session_id, item_id)).items()}
-    counts["remaining"] = redis_conn.llen(keys.stock(session_id, item_id))
-    return counts
 
 
 def assert_stock_invariant(redis_conn, session_id: int, item_id: int) -> dict[str, int]:
