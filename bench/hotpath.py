@@ -39,9 +39,10 @@ def shopper_session_preparer():
     """A function filling a shopper's session as if they had opened the sale pages, passed the
     CAPTCHA and been admitted by the waiting room.
 
-    ``prepare(store, user_id=..., sale_session_ids=..., latitude=..., longitude=...)`` puts a
-    CAPTCHA pass, an admission pass and a TransactionID for each sale session, and the
-    shopper's location, into ``store`` (any mutable mapping holding the session's data).
+    ``prepare(store, user_id=..., session_key=..., sale_session_ids=..., latitude=..., longitude=...)``
+    puts a CAPTCHA pass, an admission pass and a TransactionID for each sale session, and the
+    shopper's location, into ``store`` (any mutable mapping holding the session's data). It returns
+    the reserve tickets a visit of each sale page would have written, for ``store_tickets``.
     """
     from flashsale import clock
 
@@ -50,17 +51,35 @@ def shopper_session_preparer():
     current_entry = _import("reservations.shopper", "current_entry")
     issue_admission_pass = _import("reservations.admission", "issue_admission_pass")
     store_admission_pass = _import("reservations.admission", "store_admission_pass")
+    try:
+        ticket_from_session = _import("reservations.tickets", "ticket_from_session")
+    except Unavailable:
+        ticket_from_session = None
 
-    def prepare(store, *, user_id: int, sale_session_ids: list[int], latitude: float, longitude: float) -> None:
+    def prepare(
+        store, *, user_id: int, session_key: str, sale_session_ids: list[int], latitude: float, longitude: float
+    ) -> list[tuple]:
         now = clock.now_ts()
         remember_location(store, latitude=latitude, longitude=longitude, name="Bench", source="device")
+        written = []
         for session_id in sale_session_ids:
             grant_pass(store, session_id, now=now, seconds=PASS_SECONDS)
             admitted = issue_admission_pass(user_id, session_id, expires_at=now + PASS_SECONDS)
             store_admission_pass(store, session_id, admitted)
             current_entry(store, session_id, now=now)
+            if ticket_from_session is not None:
+                written.append(
+                    (session_key, session_id, ticket_from_session(store, session_id, user_id=user_id, now=now))
+                )
+        return written
 
     return prepare
+
+
+def store_tickets(entries: list[tuple]) -> None:
+    """Write the reserve tickets ``prepare`` returned (nothing when the site has no tickets)."""
+    if entries:
+        _import("reservations.tickets", "store_tickets")(entries)
 
 
 def _served(path: str) -> str:

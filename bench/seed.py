@@ -126,24 +126,28 @@ def create_shoppers(count: int, *, prepare: Callable | None, sale_session_ids: l
     for start in range(0, len(users), WRITE_BATCH):
         batch = users[start : start + WRITE_BATCH]
         sessions = {}
+        tickets = []
         for user in batch:
             data = {
                 SESSION_KEY: str(user.pk),
                 BACKEND_SESSION_KEY: BACKEND,
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
+            session_key = get_random_string(32, SESSION_KEY_CHARS)
             if prepare is not None:
-                prepare(
+                tickets += prepare(
                     data,
                     user_id=user.pk,
+                    session_key=session_key,
                     sale_session_ids=sale_session_ids,
                     latitude=SHOPPER_LATITUDE,
                     longitude=SHOPPER_LONGITUDE,
                 )
-            session_key = get_random_string(32, SESSION_KEY_CHARS)
             sessions[store_class.cache_key_prefix + session_key] = data
             shoppers.append(Shopper(user_id=user.pk, session_key=session_key, csrf_token=get_random_string(32)))
         cache.set_many(sessions, settings.SESSION_COOKIE_AGE)
+        # What each shopper's last visit of the sale pages wrote for the reserve request.
+        hotpath.store_tickets(tickets)
         # request.user comes from the cache; warming it keeps even the first request free of SQL.
         cache.set_many({user_cache_key(user.pk): user for user in batch}, settings.FLASHSALE_USER_CACHE_TIMEOUT)
     _check_one_session(store_class, shoppers[0])

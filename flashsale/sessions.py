@@ -2,6 +2,8 @@
 
 The stock backend checks that the key exists (GET) before it overwrites it (SET); ``SET XX``
 does both at once, which takes a round trip off every request that changes the session.
+Deleting a session (log-out, a new log-in, a password change) also deletes the reserve tickets
+copied from it (``reservations.tickets``), so they stop admitting reserve requests at once.
 """
 
 from __future__ import annotations
@@ -25,3 +27,12 @@ class SessionStore(CacheSessionStore):
         if not self._cache.set(self.cache_key, data, self.get_expiry_age(), xx=True):
             raise UpdateError
         return None
+
+    def delete(self, session_key: str | None = None) -> None:
+        key = session_key if session_key is not None else self.session_key
+        super().delete(session_key)
+        if key:
+            # Imported here: the project's session store loads before the apps do.
+            from reservations.tickets import forget_tickets
+
+            forget_tickets(key)

@@ -367,6 +367,11 @@ FLASHSALE_CAPTCHA_RATE_USER = os.environ.get("FLASHSALE_CAPTCHA_RATE_USER", "10/
 FLASHSALE_CAPTCHA_RATE_IP = os.environ.get("FLASHSALE_CAPTCHA_RATE_IP", "120/m")
 # How long a solved CAPTCHA lets a shopper reserve in one session (seconds).
 FLASHSALE_CAPTCHA_PASS_SECONDS = env_int("FLASHSALE_CAPTCHA_PASS_SECONDS", 1800)
+# A reserve ticket (reservations/tickets.py: the session's reserve fields beside the sale, so a
+# reserve request is one Redis round trip) lives this long after the last sale-page visit. Log-out
+# and password changes delete it at once; only a session that expires on its own may leave its
+# ticket usable for up to this long.
+FLASHSALE_RESERVE_TICKET_SECONDS = env_int("FLASHSALE_RESERVE_TICKET_SECONDS", 1800)
 # Stream events persisted per database transaction by the drainer.
 FLASHSALE_DRAIN_BATCH_SIZE = env_int("FLASHSALE_DRAIN_BATCH_SIZE", 500)
 # A drainer that died leaves its events pending; another claims them after this idle time (ms).

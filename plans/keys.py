@@ -18,7 +18,10 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status,
                               reserved_at, expires_at, paid_at
 - ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
-- ``rate_window(ID, scope, who, W)`` string reserve attempts of one user or IP in window W (TTL = window)
+- ``rate_window(ID, scope, W, who)`` string reserve attempts of one user or IP in window W (TTL = window)
+- ``ticket(ID, K)``    hash   what a reserve request needs from one browser session (K = a digest of its
+                              session key): user, captcha_until, admitted_until, visit (the sale-page
+                              visit's TransactionID), entered_at, lat, lon (reservations/tickets.py)
 - ``holds(ID)``        zset   TransactionID -> expiry (epoch seconds) of unpaid holds
 - ``stream(ID)``       stream reservation events for the transaction drainer
 - ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
@@ -39,6 +42,10 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``webhook_event(E)`` string a payment webhook event id already handled (TTL; replays are refused)
 - ``payment_result(T)`` hash  state (paid, paid_after_expiry, amount_mismatch, cancelled, unknown) and user
                               of a payment the webhook handled (TTL; the shopper's return page reads it)
+
+The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
+``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
+gives it their names up to the id it appends (all in the session's slot).
 
 ``session_pattern(ID)`` is the SCAN pattern matching every key of a session (unloading, expiry).
 
@@ -95,7 +102,24 @@ def user_txns(session_id: int, user_id: int) -> str:
 
 def rate_window(session_id: int, scope: str, who: str, window: int) -> str:
     """A fixed rate-limit window of reserve attempts; ``scope`` is ``user`` or ``ip``."""
-    return f"{tag(session_id)}:rate:{scope}:{who}:{window}"
+    return f"{tag(session_id)}:rate:{scope}:{window}:{who}"
+
+
+def ticket(session_id: int, ticket_id: str) -> str:
+    return f"{tag(session_id)}:ticket:{ticket_id}"
+
+
+def reserve_prefixes(session_id: int, window: int) -> tuple[str, str, str, str]:
+    """``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` (window W) without their last part.
+
+    Each is the key function's own result with an empty id, so the names cannot drift apart.
+    """
+    return (
+        user(session_id, ""),  # type: ignore[arg-type]
+        user_txns(session_id, ""),  # type: ignore[arg-type]
+        txn(session_id, ""),
+        rate_window(session_id, "user", "", window),
+    )
 
 
 def holds(session_id: int) -> str:

@@ -66,37 +66,44 @@ def _pass_from(request_session_or_pass: Mapping | str | None, session_id: int) -
     return found if isinstance(found, str) else None
 
 
-def check_admission(
+def admission_expires_at(
     request_session_or_pass: Mapping | str | None, user_id: int | None, session_id: int, *, now: float | None = None
-) -> bool:
-    """Whether the pass (or the one stored in the Django session) admits ``user_id`` to ``session_id``.
+) -> float | None:
+    """When the pass (or the one stored in the Django session) stops admitting ``user_id`` to ``session_id``.
 
-    False for a missing, malformed, tampered or expired pass, or one issued to another user or
+    None for a missing, malformed, tampered or expired pass, or one issued to another user or
     for another session. Constant-time MAC comparison; no Redis, no SQL.
     """
     if user_id is None:
-        return False
+        return None
     admission_pass = _pass_from(request_session_or_pass, session_id)
     if not admission_pass:
-        return False
+        return None
     parts = admission_pass.split(".")
     if len(parts) != 5 or parts[0] != PASS_VERSION:
-        return False
+        return None
     _, user_part, session_part, expires_part, mac = parts
     if not (user_part.isdigit() and session_part.isdigit() and expires_part.isdigit()):
-        return False
+        return None
     if int(user_part) != int(user_id) or int(session_part) != int(session_id):
-        return False
+        return None
     current = clock.now_ts() if now is None else float(now)
     if int(expires_part) <= current:
-        return False
+        return None
     message = _message(int(user_part), int(session_part), int(expires_part))
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     # Every key is tried even after a match, so the time taken says nothing about which one fits.
     valid = False
     for secret in secrets:
         valid |= hmac.compare_digest(_mac(secret, message).encode(), mac.encode())
-    return valid
+    return float(expires_part) if valid else None
+
+
+def check_admission(
+    request_session_or_pass: Mapping | str | None, user_id: int | None, session_id: int, *, now: float | None = None
+) -> bool:
+    """Whether the pass (or the one stored in the Django session) admits ``user_id`` to ``session_id`` now."""
+    return admission_expires_at(request_session_or_pass, user_id, session_id, now=now) is not None
 
 
 def admission_required() -> bool:

@@ -85,7 +85,11 @@ def current_entry(store: MutableMapping, session_id: int, *, now: float) -> Entr
 
 
 def renew_entry(store: MutableMapping, session_id: int, *, now: float) -> Entry:
-    """Mint a fresh TransactionID (after a reservation used the previous one)."""
+    """Mint a fresh TransactionID (a new visit of the sale page).
+
+    The reserve request reads the visit from the shopper's ticket, not from the session: a caller
+    that renews the visit also rewrites the ticket (``reservations.tickets.refresh_ticket``).
+    """
     entry = Entry(str(ULID()), now)
     entries = dict(store.get(TXN_KEY, {}))
     entries[str(session_id)] = {"id": entry.txn_id, "at": entry.entered_at}
@@ -93,13 +97,19 @@ def renew_entry(store: MutableMapping, session_id: int, *, now: float) -> Entry:
     return entry
 
 
+# Crockford's base32, the ULID alphabet.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
 def item_txn_id(entry: Entry, item_id: int) -> str:
     """The TransactionID of a reservation of ``item_id`` made from this sale-page visit.
 
     It keeps the visit's ULID timestamp (so ids still sort by when the shopper arrived) and
-    replaces the random part by a hash of it and the item, so it is unique per item and stable
-    across retries.
+    replaces the random part by 80 bits of SHA-1 over the visit's id and the item, so it is unique
+    per item and stable across retries. ``reservations/lua/reserve.lua`` derives the same id
+    inside Redis (Lua there has SHA-1, not BLAKE2), from the visit written in the shopper's ticket.
     """
-    base = ULID.from_str(entry.txn_id)
-    digest = hashlib.blake2b(base.bytes[6:] + item_id.to_bytes(8, "big"), digest_size=10).digest()
-    return str(ULID.from_bytes(base.bytes[:6] + digest))
+    digest = hashlib.sha1(f"{entry.txn_id}:{item_id}".encode(), usedforsecurity=False).hexdigest()
+    bits = int(digest[:20], 16)
+    random_part = "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(75, -1, -5))
+    return entry.txn_id[:10] + random_part

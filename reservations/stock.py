@@ -22,6 +22,8 @@ from redis.commands.core import Script
 from flashsale.clock import as_timestamp
 from plans import keys
 from plans.redis import as_int, as_str, is_cluster, sale_redis
+from reservations import tickets
+from reservations.tickets import Ticket
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 # GEOSEARCH needs a radius: half the Earth's circumference covers every item wherever it is.
@@ -203,35 +205,38 @@ def reservation_ttl_seconds() -> int:
     return int(settings.FLASHSALE_RESERVATION_TTL_SECONDS)
 
 
-def reserve_units(
+class TicketNotAccepted(Exception):
+    """The reserve script could not decide from the shopper's ticket alone; read the session instead.
+
+    ``reason``: ``no_ticket`` (none, or it expired), ``no_pass`` (no valid CAPTCHA pass in it),
+    ``not_admitted`` (the waiting room's pass is missing or expired in it).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reserve_call(
     session_id: int,
     item_id: int,
     *,
-    user_id: int,
+    mode: str,
     quantity: int,
-    txn_id: str,
-    now: datetime | float,
-    entered_at: float | None = None,
-    latitude: float | None = None,
-    longitude: float | None = None,
-    ttl_seconds: int | None = None,
-    client_ip: str | None = None,
-    rate_limits: tuple[RateLimit | None, RateLimit | None] = (None, None),
+    now: float,
+    ticket_key: str,
+    client_ip: str | None,
+    rate_limits: tuple[RateLimit | None, RateLimit | None],
+    ttl_seconds: int | None,
+    mode_args: list[str],
     client=None,
 ) -> Reservation:
-    """Reserve ``quantity`` units in one EVALSHA; raise a ReservationRejected subclass if refused.
-
-    Idempotent on ``txn_id``: a retry returns the same Reservation (``replayed=True``).
-    ``rate_limits`` (per user, per IP) are counted by the same script, so limiting costs no
-    extra round trip; ``client_ip`` is required for the IP limit to apply.
-    """
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
     ttl = reservation_ttl_seconds() if ttl_seconds is None else ttl_seconds
-    at = as_timestamp(now)
     user_rate, ip_rate = rate_limits
-    user_window_key, user_window_args = _rate_args(session_id, at, "user", str(user_id), user_rate)
-    ip_window_key, ip_window_args = _rate_args(session_id, at, "ip", client_ip or "-", ip_rate if client_ip else None)
+    ip_window_key, ip_window_args = _rate_args(session_id, now, "ip", client_ip or "-", ip_rate if client_ip else None)
+    user_window = int(now // user_rate.window) if user_rate else 0
     reply = _run(
         "reserve",
         keys_=[
@@ -239,29 +244,24 @@ def reserve_units(
             keys.item(session_id, item_id),
             keys.stock(session_id, item_id),
             keys.counts(session_id, item_id),
-            keys.user(session_id, user_id),
-            keys.txn(session_id, txn_id),
             keys.holds(session_id),
             keys.stream(session_id),
             keys.timeline(session_id),
-            keys.user_txns(session_id, user_id),
-            user_window_key,
+            ticket_key,
             ip_window_key,
         ],
         args=[
-            txn_id,
-            str(user_id),
+            mode,
             str(item_id),
             str(quantity),
-            _num(at),
+            _num(now),
             str(int(ttl)),
-            "" if entered_at is None else _num(entered_at),
-            "" if latitude is None else _num(latitude),
-            "" if longitude is None else _num(longitude),
             settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
             str(session_id),
-            *user_window_args,
+            *([str(user_rate.limit), str(user_rate.window)] if user_rate else ["", "1"]),
             *ip_window_args,
+            *keys.reserve_prefixes(session_id, user_window),
+            *mode_args,
         ],
         client=client,
     )
@@ -269,10 +269,10 @@ def reserve_units(
     ids = {"session_id": session_id, "item_id": item_id}
     if code == "reserved":
         return Reservation(
-            txn_id=txn_id,
+            txn_id=as_str(reply[9]),
             session_id=session_id,
             item_id=item_id,
-            user_id=user_id,
+            user_id=as_int(reply[10]),
             units=tuple(json.loads(as_str(reply[1]))),
             quantity=as_int(reply[2]),
             amount=Decimal(as_str(reply[3])),
@@ -294,7 +294,101 @@ def reserve_units(
         raise RateLimited(**ids, retry_after=float(as_str(reply[1])))
     if code == "conflict":
         raise TransactionConflict("This transaction id already names another reservation.", **ids)
+    if code in {"no_ticket", "no_pass", "not_admitted"}:
+        raise TicketNotAccepted(code)
     raise UnknownSaleItem("No such item on sale in this session.", **ids)
+
+
+def reserve_units(
+    session_id: int,
+    item_id: int,
+    *,
+    user_id: int,
+    quantity: int,
+    txn_id: str,
+    now: datetime | float,
+    entered_at: float | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    ttl_seconds: int | None = None,
+    client_ip: str | None = None,
+    rate_limits: tuple[RateLimit | None, RateLimit | None] = (None, None),
+    store_ticket: tuple[str, Ticket] | None = None,
+    client=None,
+) -> Reservation:
+    """Reserve ``quantity`` units in one EVALSHA; raise a ReservationRejected subclass if refused.
+
+    Idempotent on ``txn_id``: a retry returns the same Reservation (``replayed=True``).
+    ``rate_limits`` (per user, per IP) are counted by the same script, so limiting costs no
+    extra round trip; ``client_ip`` is required for the IP limit to apply. ``store_ticket``
+    (session key, ticket) also writes that session's reserve ticket in the same call.
+    """
+    at = as_timestamp(now)
+    if store_ticket is not None:
+        session_key, ticket = store_ticket
+        ticket_key = tickets.ticket_key(session_id, session_key)
+        ticket_args = [
+            str(tickets.lifetime_seconds()),
+            ticket.visit_txn,
+            _num(ticket.captcha_until),
+            _num(ticket.admitted_until),
+        ]
+    else:
+        ticket_key, ticket_args = keys.ticket(session_id, "-"), ["", "", "0", "0"]
+    return _reserve_call(
+        session_id,
+        item_id,
+        mode="direct",
+        quantity=quantity,
+        now=at,
+        ticket_key=ticket_key,
+        client_ip=client_ip,
+        rate_limits=rate_limits,
+        ttl_seconds=ttl_seconds,
+        mode_args=[
+            txn_id,
+            str(user_id),
+            "" if entered_at is None else _num(entered_at),
+            "" if latitude is None else _num(latitude),
+            "" if longitude is None else _num(longitude),
+            *ticket_args,
+        ],
+        client=client,
+    )
+
+
+def reserve_with_ticket(
+    session_id: int,
+    item_id: int,
+    *,
+    session_key: str,
+    quantity: int,
+    now: float,
+    require_admission: bool,
+    client_ip: str | None = None,
+    rate_limits: tuple[RateLimit | None, RateLimit | None] = (None, None),
+    client=None,
+) -> Reservation:
+    """Reserve for the shopper whose session ``session_key`` has a ticket (``reservations.tickets``).
+
+    The one-round-trip path of the reserve request: the script takes the user, passes,
+    TransactionID and location from the ticket. Raises TicketNotAccepted when the ticket is
+    missing or does not carry the passes; the caller then reads the session
+    (``reserve_units`` with ``store_ticket``).
+    """
+    return _reserve_call(
+        session_id,
+        item_id,
+        mode="ticket",
+        quantity=quantity,
+        now=now,
+        ticket_key=tickets.ticket_key(session_id, session_key),
+        client_ip=client_ip,
+        rate_limits=rate_limits,
+        ttl_seconds=None,
+        mode_args=["1" if require_admission else "0"],
+        client=client,
+    )
 
 
 def _txn_keys(session_id: int, txn_id: str, *, item_id: int, user_id: int) -> list[str]:

@@ -24,7 +24,7 @@ from django_ratelimit.core import is_ratelimited
 from flashsale import clock
 from flashsale.auth import session_user_id
 from flashsale.views import ratelimited
-from reservations import captcha_gate, pages, shopper, stock
+from reservations import captcha_gate, pages, shopper, stock, tickets
 from reservations.admission import admission_required, check_admission
 from reservations.checkout import checkout_url_for
 from reservations.models import Transaction
@@ -50,8 +50,10 @@ def sale(request, session_id: int):
     page = stock.sale_page(session_id, latitude=location.latitude, longitude=location.longitude, user_id=user_id)
     if page is None:
         raise Http404("No such sale session.")
-    # Each visit of the sale page mints the TransactionID its reservations derive from.
+    # Each visit of the sale page mints the TransactionID its reservations derive from, and
+    # copies it with the passes and location into the ticket the reserve request reads.
     entry = shopper.renew_entry(request.session, session_id, now=now)
+    tickets.refresh_ticket(request.session.session_key, request.session, session_id, user_id=user_id, now=now)
     phase = page.session.phase(now)
     cards = pages.sale_cards(page, now=now, logged_in=user_id is not None)
     # One token for every form of the page (what the csrf context processor would give them).
@@ -108,6 +110,9 @@ def set_location(request, session_id: int):
             )
     except shopper.InvalidLocation:
         return _outcome(request, 400, "Location not understood", "That location is not valid.", session_id)
+    tickets.refresh_ticket(
+        request.session.session_key, request.session, session_id, user_id=session_user_id(request), now=clock.now_ts()
+    )
     return HttpResponseRedirect(_sale_url(session_id), status=303)
 
 
@@ -179,12 +184,59 @@ def _quantity(request) -> int | None:
     return quantity if 1 <= quantity <= 1000 else None
 
 
+def _refused(request, rejected: stock.ReservationRejected, session_id: int):
+    if isinstance(rejected, stock.RateLimited):
+        return ratelimited(request)
+    status, title, message = REJECTIONS[type(rejected)]
+    return _outcome(request, status, title, message, session_id, rejection=rejected)
+
+
+def _reserved(request, held: stock.Reservation, session_id: int):
+    if held.status != "reserved":
+        if held.status == "paid":
+            return HttpResponseRedirect(reverse("reservations-mine"), status=303)
+        return _outcome(
+            request, 410, "Reservation expired", "That reservation is no longer held. Reload the sale page.", session_id
+        )
+    return HttpResponseRedirect(checkout_url_for(held), status=303)
+
+
 @require_POST
 def reserve(request, session_id: int, item_id: int):
+    """One Redis round trip when the shopper's ticket says everything (``reservations.tickets``).
+
+    Otherwise (no ticket, a pass missing from it, a bad quantity) the session is read, the
+    shopper gets the page that says what to do, and a reservation made that way stores a fresh
+    ticket in the same script call.
+    """
+    now = clock.now_ts()
+    quantity = _quantity(request)
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key and quantity is not None:
+        try:
+            held = stock.reserve_with_ticket(
+                session_id,
+                item_id,
+                session_key=session_key,
+                quantity=quantity,
+                now=now,
+                require_admission=admission_required(),
+                client_ip=request.META.get("REMOTE_ADDR"),
+                rate_limits=stock.reserve_rate_limits(),
+            )
+        except (stock.TicketNotAccepted, stock.TransactionConflict):
+            pass  # the session decides below (and a conflict renews the visit there)
+        except stock.ReservationRejected as rejected:
+            return _refused(request, rejected, session_id)
+        else:
+            return _reserved(request, held, session_id)
+    return _reserve_from_session(request, session_id, item_id, quantity=quantity, now=now)
+
+
+def _reserve_from_session(request, session_id: int, item_id: int, *, quantity: int | None, now: float):
     user_id = session_user_id(request)
     if user_id is None:
         return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': _sale_url(session_id)})}")
-    now = clock.now_ts()
     if not captcha_gate.has_pass(request.session, session_id, now=now):
         # Rare path, so one more read is fine: no CAPTCHA for a sale that is over or unknown.
         info = stock.session_info(session_id)
@@ -203,11 +255,9 @@ def reserve(request, session_id: int, item_id: int):
         )
     if admission_required() and not check_admission(request.session, user_id, session_id, now=now):
         return HttpResponseRedirect(reverse("reservations-waiting", args=[session_id]), status=303)
-    quantity = _quantity(request)
     if quantity is None:
         return _outcome(request, 400, "Invalid quantity", "Choose how many units you want.", session_id)
-    entry = shopper.current_entry(request.session, session_id, now=now)
-    location = shopper.current_location(request.session)
+    ticket = tickets.ticket_from_session(request.session, session_id, user_id=user_id, now=now)
     try:
         held = stock.reserve_units(
             session_id,
@@ -216,28 +266,21 @@ def reserve(request, session_id: int, item_id: int):
             quantity=quantity,
             # One TransactionID per item and sale-page visit: a double submit replays it, and a
             # reservation needs no session write (the next visit of the sale page mints anew).
-            txn_id=shopper.item_txn_id(entry, item_id),
+            txn_id=shopper.item_txn_id(shopper.Entry(ticket.visit_txn, ticket.entered_at), item_id),
             now=now,
-            entered_at=entry.entered_at,
-            latitude=location.latitude,
-            longitude=location.longitude,
+            entered_at=ticket.entered_at,
+            latitude=ticket.latitude,
+            longitude=ticket.longitude,
             client_ip=request.META.get("REMOTE_ADDR"),
             rate_limits=stock.reserve_rate_limits(),
+            store_ticket=(request.session.session_key, ticket),
         )
-    except stock.RateLimited:
-        return ratelimited(request)
     except stock.ReservationRejected as rejected:
         if isinstance(rejected, stock.TransactionConflict):
             shopper.renew_entry(request.session, session_id, now=now)
-        status, title, message = REJECTIONS[type(rejected)]
-        return _outcome(request, status, title, message, session_id, rejection=rejected)
-    if held.status != "reserved":
-        if held.status == "paid":
-            return HttpResponseRedirect(reverse("reservations-mine"), status=303)
-        return _outcome(
-            request, 410, "Reservation expired", "That reservation is no longer held. Reload the sale page.", session_id
-        )
-    return HttpResponseRedirect(checkout_url_for(held), status=303)
+            tickets.refresh_ticket(request.session.session_key, request.session, session_id, user_id=user_id, now=now)
+        return _refused(request, rejected, session_id)
+    return _reserved(request, held, session_id)
 
 
 # --- the shopper's reservations ----------------------------------------------------------------

@@ -1,25 +1,84 @@
 -- Decide one reservation atomically. Idempotent on the TransactionID: a retry returns the stored
 -- result and never pops twice. Time comes from ARGV (never TIME) so callers and tests drive it.
 --
--- KEYS: 1 session  2 item  3 stock  4 counts  5 user  6 txn  7 holds  8 stream  9 timeline  10 user_txns
---       11 per-user rate window  12 per-IP rate window
--- ARGV: 1 txn_id  2 user_id  3 item_id  4 quantity  5 now  6 ttl_seconds  7 entered_at
---       8 latitude  9 longitude  10 token kid  11 session_id
---       12 user limit  13 user window seconds  14 IP limit  15 IP window seconds ("" = no limit)
+-- Two ways in:
+--   "ticket": the browser session's ticket (written by the site from the Django session) names
+--             the user, the CAPTCHA pass, the admission pass, the sale-page visit and the
+--             location, so a reserve request needs this one call and no session read. The
+--             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
+--   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
+--             ticket is missing or stale; it may then store a fresh ticket, ARGV 21..24).
+-- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
+-- (plans.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
+--
+-- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 timeline  8 ticket
+--       9 per-IP rate window
+-- ARGV: 1 mode  2 item_id  3 quantity  4 now  5 ttl_seconds  6 token kid  7 session_id
+--       8 user limit  9 user window seconds  10 IP limit  11 IP window seconds ("" = no limit)
+--       12..15 key prefixes: user, user_txns, txn, per-user rate window
+--       ticket mode: 16 "1" when the shopper must hold an admission pass
+--       direct mode: 16 txn_id  17 user_id  18 entered_at  19 latitude  20 longitude
+--                    21 ticket lifetime in seconds ("" = store no ticket)  22 visit TransactionID
+--                    23 CAPTCHA pass expiry  24 admission pass expiry ("0" = none)
 -- Returns {code, ...}:
---   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"), session_ends_at}
+--   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
+--    session_ends_at, txn_id, user_id}
 --   {"sold_out", remaining}  {"limit", held, per_user_limit}  {"not_open", starts_at}
 --   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}  {"rate_limited", retry_after}
+--   ticket mode only: {"no_ticket"}  {"no_pass"}  {"not_admitted"}
 
-local txn_key = KEYS[6]
+local now = tonumber(ARGV[4])
+local item_id = ARGV[2]
+local user_id, txn_id, entered_at, latitude, longitude
+
+local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+-- The visit's ULID timestamp, then 80 bits of SHA-1(visit ":" item) in Crockford base32.
+local function item_txn_id(visit)
+  local digest = redis.sha1hex(visit .. ':' .. item_id)
+  local out = {}
+  for group = 0, 3 do
+    local bits = tonumber(string.sub(digest, group * 5 + 1, group * 5 + 5), 16)
+    for shift = 15, 0, -5 do
+      local index = math.floor(bits / 2 ^ shift) % 32
+      out[#out + 1] = string.sub(CROCKFORD, index + 1, index + 1)
+    end
+  end
+  return string.sub(visit, 1, 10) .. table.concat(out)
+end
+
+if ARGV[1] == 'ticket' then
+  local ticket = redis.call('HMGET', KEYS[8], 'user', 'captcha_until', 'admitted_until', 'visit', 'entered_at',
+    'lat', 'lon')
+  if not ticket[1] then
+    return {'no_ticket'}
+  end
+  if now >= tonumber(ticket[2] or '0') then
+    return {'no_pass'}
+  end
+  if ARGV[16] == '1' and now >= tonumber(ticket[3] or '0') then
+    return {'not_admitted'}
+  end
+  user_id, entered_at, latitude, longitude = ticket[1], ticket[5], ticket[6], ticket[7]
+  txn_id = item_txn_id(ticket[4])
+else
+  txn_id, user_id, entered_at, latitude, longitude = ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
+  if ARGV[21] ~= '' then
+    redis.call('HSET', KEYS[8], 'user', user_id, 'captcha_until', ARGV[23], 'admitted_until', ARGV[24],
+      'visit', ARGV[22], 'entered_at', entered_at, 'lat', latitude, 'lon', longitude)
+    redis.call('EXPIRE', KEYS[8], ARGV[21])
+  end
+end
+
+local txn_key = ARGV[14] .. txn_id
 local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
   'expires_at', 'status')
 if previous[1] then
   -- Same TransactionID seen before: replay only for the same user and item.
-  if previous[1] ~= ARGV[2] or previous[2] ~= ARGV[3] then
+  if previous[1] ~= user_id or previous[2] ~= item_id then
     return {'conflict'}
   end
-  return {'reserved', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], '1', ''}
+  return {'reserved', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], '1', '',
+    txn_id, user_id}
 end
 
 local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
@@ -31,8 +90,7 @@ if not item[1] then
   return {'no_item'}
 end
 
-local now = tonumber(ARGV[5])
-local quantity = tonumber(ARGV[4])
+local quantity = tonumber(ARGV[3])
 
 -- Fixed-window rate limits per user and per IP, counted here so that limiting costs no extra
 -- round trip on the hot path. The window keys carry the session's hash tag (one slot).
@@ -46,11 +104,11 @@ local function over_limit(key, limit, window)
   end
   return used > tonumber(limit)
 end
-local user_over = over_limit(KEYS[11], ARGV[12], ARGV[13])
-local ip_over = over_limit(KEYS[12], ARGV[14], ARGV[15])
+local user_over = over_limit(ARGV[15] .. user_id, ARGV[8], ARGV[9])
+local ip_over = over_limit(KEYS[9], ARGV[10], ARGV[11])
 if user_over or ip_over then
   redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', 1)
-  local window = tonumber(user_over and ARGV[13] or ARGV[15])
+  local window = tonumber(user_over and ARGV[9] or ARGV[11])
   return {'rate_limited', tostring(window - math.fmod(now, window))}
 end
 if now < tonumber(session[1]) then
@@ -62,40 +120,50 @@ if now >= tonumber(session[2]) or session[3] == 'cancelled' then
   return {'closed', session[2]}
 end
 
+local user_key = ARGV[12] .. user_id
 local limit = tonumber(item[1])
-local held = tonumber(redis.call('HGET', KEYS[5], ARGV[3]) or '0')
+local held = tonumber(redis.call('HGET', user_key, item_id) or '0')
 if held + quantity > limit then
   redis.call('HINCRBY', KEYS[4], 'rejected_limit', 1)
   return {'limit', tostring(held), tostring(limit)}
 end
 
--- Check before popping: asking for more units than remain must not take a partial set.
-local remaining = redis.call('LLEN', KEYS[3])
-if remaining < quantity then
-  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', 1)
-  return {'sold_out', tostring(remaining)}
-end
+-- Pop without counting first (one call whether the units are there or not); a partial set goes
+-- back to the head of the list in its order (LPUSH reverses), so asking for more units than
+-- remain takes none.
 local units = redis.call('LPOP', KEYS[3], quantity)
+if not units or #units < quantity then
+  if units then
+    local back = {}
+    for i = #units, 1, -1 do
+      back[#back + 1] = units[i]
+    end
+    redis.call('LPUSH', KEYS[3], unpack(back))
+  end
+  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', 1)
+  return {'sold_out', tostring(units and #units or 0)}
+end
 
 -- Money in integer cents: Lua numbers are doubles and prices are decimal strings.
 local whole, fraction = string.match(item[2], '^(%d+)%.?(%d*)$')
 local unit_cents = tonumber(whole) * 100 + tonumber(string.sub(fraction .. '00', 1, 2))
 local total = unit_cents * quantity
 local amount = string.format('%d.%02d', math.floor(total / 100), total % 100)
-local expires_at = string.format('%.3f', now + tonumber(ARGV[6]))
+local expires_at = string.format('%.3f', now + tonumber(ARGV[5]))
 local units_json = cjson.encode(units)
 
-redis.call('HINCRBY', KEYS[5], ARGV[3], quantity)
+redis.call('HINCRBY', user_key, item_id, quantity)
 redis.call('HINCRBY', KEYS[4], 'held', quantity)
 redis.call('HSET', txn_key,
-  'txn', ARGV[1], 'user', ARGV[2], 'session', ARGV[11], 'item', ARGV[3],
+  'txn', txn_id, 'user', user_id, 'session', ARGV[7], 'item', item_id,
   'units', units_json, 'quantity', quantity, 'amount', amount, 'currency', item[3],
-  'status', 'reserved', 'reserved_at', ARGV[5], 'expires_at', expires_at,
-  'entered_at', ARGV[7], 'latitude', ARGV[8], 'longitude', ARGV[9], 'kid', ARGV[10])
-redis.call('ZADD', KEYS[7], expires_at, ARGV[1])
-redis.call('SADD', KEYS[10], ARGV[1])
+  'status', 'reserved', 'reserved_at', ARGV[4], 'expires_at', expires_at,
+  'entered_at', entered_at, 'latitude', latitude, 'longitude', longitude, 'kid', ARGV[6])
+redis.call('ZADD', KEYS[5], expires_at, txn_id)
+redis.call('SADD', ARGV[13] .. user_id, txn_id)
 -- The stream entry names the transaction only; the drainer reads the rest from its hash.
-redis.call('XADD', KEYS[8], '*', 'type', 'reserved', 'txn', ARGV[1])
-redis.call('HINCRBY', KEYS[9], tostring(math.floor(now / 60)), 1)
+redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
+redis.call('HINCRBY', KEYS[7], tostring(math.floor(now / 60)), 1)
 
-return {'reserved', units_json, tostring(quantity), amount, item[3], expires_at, 'reserved', '0', session[2]}
+return {'reserved', units_json, tostring(quantity), amount, item[3], expires_at, 'reserved', '0', session[2],
+  txn_id, user_id}

@@ -24,7 +24,7 @@ from catalog.models import Product, Provider, SyncRejection, SyncRun
 from plans import keys
 from plans.loading import load_session_into_redis
 from reconciliation.gateway import webhook_signature
-from reservations import captcha_gate, shopper, stock
+from reservations import captcha_gate, shopper, stock, tickets
 from reservations.models import Transaction
 from tests.factories import make_item, make_product, make_provider, make_session
 from tests.faults.shop import item_figures
@@ -281,10 +281,12 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
     session, item, user = shop
     sid = session.pk if session_part is None else session_part
     iid = item.pk if item_part is None else item_part
-    # A fresh visit each time, so an accepted post is a new reservation (not a replay).
+    # A fresh visit each time, so an accepted post is a new reservation (not a replay): a new
+    # TransactionID in the session and in its reserve ticket, as the sale page writes them.
     store = client.session
     shopper.renew_entry(store, session.pk, now=time.time())
     store.save()
+    tickets.refresh_ticket(store.session_key, store, session.pk, user_id=user.pk, now=time.time())
     before = item_figures(redis_conn, session.pk, item.pk)
     txns = redis_conn.scard(keys.user_txns(session.pk, user.pk))
     data = {} if quantity is None else {"quantity": quantity}

@@ -39,10 +39,10 @@ def _commands_during(redis_conn, action) -> list[str]:
     return [c for c in seen if c not in {"PING", "SELECT"}]
 
 
-def test_a_reserve_request_costs_two_commands(shopper, load_sale, redis_conn, clock):
+def test_a_reserve_request_costs_one_command(shopper, load_sale, redis_conn, clock):
     sale = load_sale(quantities=[5, 5], limit=2)
     give_pass(shopper, sale.id, now=clock.now())
-    shopper.get(reverse("reservations-sale", args=[sale.id]))  # mints the TransactionID
+    shopper.get(reverse("reservations-sale", args=[sale.id]))  # mints the TransactionID, writes the ticket
     first = reverse("reservations-reserve", args=[sale.id, sale.items[0].pk])
     second = reverse("reservations-reserve", args=[sale.id, sale.items[1].pk])
 
@@ -50,5 +50,22 @@ def test_a_reserve_request_costs_two_commands(shopper, load_sale, redis_conn, cl
     again = _commands_during(redis_conn, lambda: shopper.post(second, {"quantity": "1"}))
     refused = _commands_during(redis_conn, lambda: shopper.post(second, {"quantity": "2"}))
 
-    # The Django session GET, then one script that rate-limits and decides; no session write.
-    assert reserved == again == refused == ["GET", "EVALSHA"]
+    # One script reads the ticket, rate-limits and decides: no session read, no session write.
+    assert reserved == again == ["EVALSHA"]
+    assert refused[0] == "EVALSHA" and "EVALSHA" not in refused[1:]
+
+
+def test_without_a_ticket_the_session_decides_and_stores_one(shopper, load_sale, redis_conn, clock):
+    sale = load_sale(quantities=[5, 5], limit=2)
+    give_pass(shopper, sale.id, now=clock.now())
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    redis_conn.delete(*redis_conn.keys(f"*{{s:{sale.id}}}:ticket:*"))
+    first = reverse("reservations-reserve", args=[sale.id, sale.items[0].pk])
+    second = reverse("reservations-reserve", args=[sale.id, sale.items[1].pk])
+
+    slow = _commands_during(redis_conn, lambda: shopper.post(first, {"quantity": "1"}))
+    fast = _commands_during(redis_conn, lambda: shopper.post(second, {"quantity": "1"}))
+
+    # The script says "no ticket", the session is read, the second script call stores the ticket.
+    assert slow == ["EVALSHA", "GET", "EVALSHA"]
+    assert fast == ["EVALSHA"]
