@@ -93,7 +93,7 @@ def store_tickets(entries: Iterable[tuple[str, int, Ticket]], *, client=None) ->
     lifetime = lifetime_seconds()
     for session_key, session_id, ticket in entries:
         key = ticket_key(session_id, session_key)
-        pipe.delete(key)
+        # Every field is written each time, so HSET replaces the whole ticket.
         pipe.hset(key, mapping=ticket_fields(ticket))
         pipe.expire(key, lifetime)
     pipe.execute()
