@@ -155,6 +155,9 @@ class Bench:
         self.user_ids = [s.user_id for s in shoppers]
 
         self.scenarios.append(Scenario("floor", "POST", ("/bench/floor/",)))
+        # The same view through the hot routes' shorter middleware list (flashsale/hot_routes.py),
+        # the one the reserve request runs: what Django costs per request there.
+        self.scenarios.append(Scenario("floor_hot", "POST", ("/bench/hot/floor/",)))
         if self.hot_session is not None and "reserve_rps" not in self.unavailable:
             try:
                 self.add_reserve_scenarios()
@@ -447,12 +450,15 @@ class Bench:
             "sale_page_rps": figure("sale_page", "rps"),
             "reserve_sellout_rps": figure("reserve_sellout", "rps"),
             "reserve_vs_floor": _ratio(reserve_rps, floor_rps, 3),
+            "floor_hot_rps": figure("floor_hot", "rps"),
+            "reserve_vs_floor_hot": _ratio(reserve_rps, figure("floor_hot", "rps"), 3),
             "reserve_vs_peer": _ratio(reserve_rps, peer_rps, 2),
             "floor_p99_ms": figure("floor", "p99_ms"),
             "reserve_p99_ms": figure("reserve", "p99_ms"),
             "peer_p99_ms": figure("peer", "p99_ms"),
             "sale_page_p99_ms": figure("sale_page", "p99_ms"),
             "reserve_p99_vs_floor_p99": _ratio(figure("reserve", "p99_ms"), figure("floor", "p99_ms"), 2),
+            "floor_hot_p99_ms": figure("floor_hot", "p99_ms"),
             "oversold": oversold,
             "consistent": all(c["consistent"] for c in stock_checks),
             "hot_path_sql_queries": round(hot_queries / hot_requests, 3) if hot_requests else None,
@@ -580,6 +586,7 @@ def print_table(result: dict) -> None:
     print()
     for key in (
         "reserve_vs_floor",
+        "reserve_vs_floor_hot",
         "reserve_vs_peer",
         "reserve_p99_vs_floor_p99",
         "hot_path_sql_queries",

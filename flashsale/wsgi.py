@@ -1,16 +1,16 @@
-"""
-WSGI config for flashsale project.
+"""WSGI entry point (gunicorn ``flashsale.wsgi``).
 
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
+Reserve requests and stock polls run a shorter middleware list than the rest of the site
+(``flashsale.hot_routes``).
 """
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
+django.setup(set_prefix=False)
 
-application = get_wsgi_application()
+from flashsale.hot_routes import HotRouteApplication  # noqa: E402  (needs the apps loaded)
+
+application = HotRouteApplication()

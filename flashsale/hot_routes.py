@@ -1,0 +1,57 @@
+"""A shorter middleware list for the requests a sale's peak is made of: reserve POSTs and stock polls.
+
+The WSGI application (``flashsale.wsgi``) sends paths matching ``FLASHSALE_HOT_ROUTE_PATTERN``
+through ``settings.MIDDLEWARE`` minus ``FLASHSALE_HOT_ROUTE_SKIPPED_MIDDLEWARE`` and everything
+else through the whole list. Skipped by default: WhiteNoise (these are not static files),
+CommonMiddleware (the hot URLs are exact, so APPEND_SLASH/PREPEND_WWW never apply) and messages
+(these views never show one). Security headers, sessions, CSRF, authentication, X-Frame-Options
+and the 503 page stay, and a middleware added to MIDDLEWARE later is on the hot routes too.
+
+Django's test client builds its own handler from MIDDLEWARE, so view tests run the whole list;
+the tests that serve the site with gunicorn run this one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+
+def hot_route_middleware() -> list[str]:
+    skipped = set(settings.FLASHSALE_HOT_ROUTE_SKIPPED_MIDDLEWARE)
+    return [path for path in settings.MIDDLEWARE if path not in skipped]
+
+
+class ShortStackHandler(WSGIHandler):
+    """Django's WSGI handler with its own middleware list instead of ``settings.MIDDLEWARE``."""
+
+    def __init__(self, middleware: list[str]):
+        self.middleware = list(middleware)
+        super().__init__()
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler.load_middleware builds the chain from settings.MIDDLEWARE; point it at this
+        # handler's list while it does. That happens once, at start-up, before any request.
+        site_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = self.middleware
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = site_middleware
+
+
+class HotRouteApplication:
+    """The site's WSGI application: hot routes through the short list, the rest through MIDDLEWARE."""
+
+    def __init__(self):
+        self.site = WSGIHandler()
+        self.hot = ShortStackHandler(hot_route_middleware())
+        self.pattern = re.compile(settings.FLASHSALE_HOT_ROUTE_PATTERN)
+
+    def handler_for(self, path: str) -> WSGIHandler:
+        return self.hot if self.pattern.match(path) else self.site
+
+    def __call__(self, environ, start_response):
+        return self.handler_for(environ.get("PATH_INFO", ""))(environ, start_response)
