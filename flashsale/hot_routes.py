@@ -41,6 +41,13 @@ class ShortStackHandler(WSGIHandler):
         finally:
             settings.MIDDLEWARE = site_middleware
 
+    def get_response(self, request):
+        response = super().get_response(request)
+        # What CommonMiddleware would add: proxies and HTTP/1.0 clients see a length, not chunks.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
+
 
 class HotRouteApplication:
     """The site's WSGI application: hot routes through the short list, the rest through MIDDLEWARE."""

@@ -86,8 +86,10 @@ def test_a_reserve_without_the_csrf_token_is_refused_on_the_short_list(app, shop
 
     reserved = _call(app, "POST", path, cookies=cookies, body=b"quantity=1", csrf=CSRF)
     assert reserved["status"] == 303 and "/checkout/?token=" in reserved["headers"]["Location"]
-    # SecurityMiddleware's headers are still set on the hot route.
+    # SecurityMiddleware's headers are still set on the hot route, and the length CommonMiddleware
+    # would have added is there too.
     assert reserved["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert reserved["headers"]["Content-Length"] == str(len(reserved["body"]))
     assert "Referrer-Policy" in reserved["headers"]
 
 
