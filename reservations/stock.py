@@ -164,11 +164,11 @@ def reserve_rate_limits() -> tuple[RateLimit | None, RateLimit | None]:
     )
 
 
-def _rate_args(session_id: int, now: float, scope: str, who: str, rate: RateLimit | None) -> tuple[str, list[str]]:
+def _rate_window(now: float, rate: RateLimit | None) -> tuple[int, list[str]]:
+    """The current window number of ``rate`` and the script's limit and window arguments ("" = no limit)."""
     if rate is None:
-        return keys.rate_window(session_id, scope, who, 0), ["", "1"]
-    window = int(now // rate.window)
-    return keys.rate_window(session_id, scope, who, window), [str(rate.limit), str(rate.window)]
+        return 0, ["", "1"]
+    return int(now // rate.window), [str(rate.limit), str(rate.window)]
 
 
 class TransactionConflict(ReservationRejected):
@@ -235,8 +235,8 @@ def _reserve_call(
         raise ValueError("quantity must be at least 1")
     ttl = reservation_ttl_seconds() if ttl_seconds is None else ttl_seconds
     user_rate, ip_rate = rate_limits
-    ip_window_key, ip_window_args = _rate_args(session_id, now, "ip", client_ip or "-", ip_rate if client_ip else None)
-    user_window = int(now // user_rate.window) if user_rate else 0
+    user_window, user_window_args = _rate_window(now, user_rate)
+    ip_window, ip_window_args = _rate_window(now, ip_rate if client_ip else None)
     reply = _run(
         "reserve",
         keys_=[
@@ -248,7 +248,7 @@ def _reserve_call(
             keys.stream(session_id),
             keys.timeline(session_id),
             ticket_key,
-            ip_window_key,
+            keys.rate_window(session_id, "ip", client_ip or "-", ip_window),
         ],
         args=[
             mode,
@@ -258,7 +258,7 @@ def _reserve_call(
             str(int(ttl)),
             settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
             str(session_id),
-            *([str(user_rate.limit), str(user_rate.window)] if user_rate else ["", "1"]),
+            *user_window_args,
             *ip_window_args,
             *keys.reserve_prefixes(session_id, user_window),
             *mode_args,
