@@ -99,13 +99,19 @@ def store_tickets(entries: Iterable[tuple[str, int, Ticket]], *, client=None) ->
     pipe.execute()
 
 
-def refresh_ticket(session_key: str | None, session_data: MutableMapping, session_id: int, *, user_id, now) -> None:
-    """Rewrite the ticket after the session changed (a sale-page visit, a new location).
+def refresh_ticket(
+    session_key: str | None, session_data: MutableMapping, session_id: int, *, user_id, now
+) -> Ticket | None:
+    """Rewrite the ticket after the session changed (a sale-page visit, a new location); returns it.
 
-    Nothing for an anonymous shopper or a session without a key yet (it has no ticket either).
+    None for an anonymous shopper; a session without a key yet gets no ticket stored.
     """
-    if session_key and user_id is not None:
-        store_ticket(session_key, session_id, ticket_from_session(session_data, session_id, user_id=user_id, now=now))
+    if user_id is None:
+        return None
+    ticket = ticket_from_session(session_data, session_id, user_id=user_id, now=now)
+    if session_key:
+        store_ticket(session_key, session_id, ticket)
+    return ticket
 
 
 def read_ticket(session_key: str, session_id: int) -> Ticket | None:

@@ -53,7 +53,7 @@ def sale(request, session_id: int):
     # Each visit of the sale page mints the TransactionID its reservations derive from, and
     # copies it with the passes and location into the ticket the reserve request reads.
     entry = shopper.renew_entry(request.session, session_id, now=now)
-    tickets.refresh_ticket(request.session.session_key, request.session, session_id, user_id=user_id, now=now)
+    ticket = tickets.refresh_ticket(request.session.session_key, request.session, session_id, user_id=user_id, now=now)
     phase = page.session.phase(now)
     cards = pages.sale_cards(page, now=now, logged_in=user_id is not None)
     # One token for every form of the page (what the csrf context processor would give them).
@@ -71,7 +71,8 @@ def sale(request, session_id: int):
         "location": location,
         "logged_in": user_id is not None,
         "has_pass": captcha_gate.has_pass(request.session, session_id, now=now),
-        "admitted": not admission_required() or check_admission(request.session, user_id, session_id, now=now),
+        # The ticket has just checked the admission pass (an HMAC): not again here.
+        "admitted": not admission_required() or (ticket is not None and now < ticket.admitted_until),
         "txn_id": entry.txn_id,
         "now": now,
         "opens_in": pages.countdown_label(page.session.starts_at - now),
