@@ -21,6 +21,7 @@ from ulid import ULID
 
 from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRejection, SyncRun
+from catalog.serializers import ProductRecordSerializer
 from plans import keys
 from plans.loading import load_session_into_redis
 from reconciliation.gateway import webhook_signature
@@ -68,19 +69,8 @@ def readable(response) -> str:
 
 # --- provider records ------------------------------------------------------------------------
 
-FIELDS = [
-    "external_id",
-    "name",
-    "description",
-    "category",
-    "price",
-    "currency",
-    "latitude",
-    "longitude",
-    "place",
-    "image_url",
-    "active",
-]
+# Every field of the provider record, as the push API declares them.
+FIELDS = list(ProductRecordSerializer().fields)
 
 
 def good_record(n: int) -> dict:
