@@ -96,6 +96,27 @@ def _seed_theirs(store_path: Path, txn_ids: list[str], *, session_id: int, item_
     created = datetime.combine(BENCH_DAY, datetime.min.time(), tzinfo=UTC).timestamp()
     differences = 0
 
+    def paid_order(order_id: str, txn_id: str, *, charged: Decimal, at: float, paid_at: float, token_expires_at: int):
+        return Order(
+            order_id=order_id,
+            txn_id=txn_id,
+            session_id=session_id,
+            item_id=item_id,
+            user_id=user_id,
+            quantity=1,
+            amount=str(PRICE),
+            charged_amount=str(charged),
+            currency="EUR",
+            status="paid",
+            nonce="",
+            token_expires_at=token_expires_at,
+            created_at=at,
+            created_date=day,
+            paid_at=paid_at,
+            cancelled_at=None,
+            refunded_at=None,
+        )
+
     def orders():
         nonlocal differences
         for index, txn_id in enumerate(txn_ids):
@@ -106,44 +127,17 @@ def _seed_theirs(store_path: Path, txn_ids: list[str], *, session_id: int, item_
             if index % 1000 == 2:
                 differences += 1
                 charged = PRICE + 1
-            yield Order(
-                order_id=f"ord_{index:020x}",
-                txn_id=txn_id,
-                session_id=session_id,
-                item_id=item_id,
-                user_id=user_id,
-                quantity=1,
-                amount=str(PRICE),
-                charged_amount=str(charged),
-                currency="EUR",
-                status="paid",
-                nonce="",
-                token_expires_at=int(created) + 600,
-                created_at=created + index,
-                created_date=day,
+            yield paid_order(
+                f"ord_{index:020x}",
+                txn_id,
+                charged=charged,
+                at=created + index,
                 paid_at=created + index + 60,
-                cancelled_at=None,
-                refunded_at=None,
+                token_expires_at=int(created) + 600,
             )
         differences += 1  # an order we never heard of
-        yield Order(
-            order_id="ord_unknown",
-            txn_id="0" * 26,
-            session_id=session_id,
-            item_id=item_id,
-            user_id=user_id,
-            quantity=1,
-            amount=str(PRICE),
-            charged_amount=str(PRICE),
-            currency="EUR",
-            status="paid",
-            nonce="",
-            token_expires_at=int(created),
-            created_at=created,
-            created_date=day,
-            paid_at=created,
-            cancelled_at=None,
-            refunded_at=None,
+        yield paid_order(
+            "ord_unknown", "0" * 26, charged=PRICE, at=created, paid_at=created, token_expires_at=int(created)
         )
 
     store.insert_orders(orders())
