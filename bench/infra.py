@@ -18,6 +18,7 @@ import redis
 from psycopg import sql
 
 from bench.config import BASE_DIR, BenchConfig, GunicornOptions
+from bench.cpu import TICKS_PER_SECOND, process_seconds
 
 
 class BenchError(Exception):
@@ -188,14 +189,8 @@ class Gunicorn:
         return pending
 
     def _cpu_ticks(self) -> int:
-        total = 0
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total
+        seconds = (process_seconds(pid) for pid in self.worker_pids())
+        return round(sum(s for s in seconds if s is not None) * TICKS_PER_SECOND)
 
     def worker_pids(self) -> list[int]:
         return _children(self.process.pid) if self.process else []

@@ -35,6 +35,8 @@ class Burst:
     # Redirects to where a success goes (the gateway's checkout) and to anywhere else.
     redirects_expected: int = 0
     redirects_other: int = 0
+    # CPU µs per request by process group (bench.cpu), when measured.
+    cpu_us: dict[str, float | None] | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +118,21 @@ def summarize(bursts: list[Burst]) -> dict:
         "statuses": _sum_statuses(bursts),
         "redirects_expected": sum(b.redirects_expected for b in bursts),
         "redirects_other": sum(b.redirects_other for b in bursts),
+        "cpu_us_per_request": _median_cpu(bursts),
         "rounds": [b.as_dict() for b in bursts],
+    }
+
+
+def _median_cpu(bursts: list[Burst]) -> dict[str, float | None] | None:
+    measured = [b.cpu_us for b in bursts if b.cpu_us]
+    if not measured:
+        return None
+    groups = {group for cpu in measured for group in cpu}
+    return {
+        group: round(median(values), 1)
+        if (values := [c[group] for c in measured if c.get(group) is not None])
+        else None
+        for group in sorted(groups)
     }
 
 

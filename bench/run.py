@@ -18,6 +18,7 @@ from pathlib import Path
 from statistics import median
 
 from bench.config import BASE_DIR, BenchConfig, GunicornOptions, load_config
+from bench.cpu import CpuMeter
 from bench.infra import (
     BenchError,
     Gunicorn,
@@ -204,6 +205,8 @@ class Bench:
             server.wait_idle()
         path = scenario.next_path()
         self.burst_paths.setdefault(scenario.name, []).append(path)
+        meter = self.cpu_meter(server)
+        before = meter.read() if meter else None
         burst = run_wrk(
             url=config.base_url,
             shoppers_file=self.shoppers_file,
@@ -215,8 +218,18 @@ class Bench:
             duration_s=duration_s,
             location_prefix=scenario.expect_location,
         )
+        if meter is not None:
+            burst = replace(burst, cpu_us=meter.per_request(before, meter.read(), burst.requests))
         self.requests_by_path[path] = self.requests_by_path.get(path, 0) + burst.requests
         return burst
+
+    def cpu_meter(self, server: Gunicorn | None) -> CpuMeter | None:
+        """What each process group spends per request during a burst (Linux only)."""
+        if server is None or server.process is None or not Path("/proc/stat").exists():
+            return None
+        if getattr(self, "_redis_pid", None) is None:
+            self._redis_pid = int(self.redis.info("server").get("process_id", 0)) or None
+        return CpuMeter(web_pids=server.worker_pids, redis_pid=self._redis_pid)
 
     def run_http(self, server: Gunicorn, scenarios: list[Scenario]) -> dict[str, list[Burst]]:
         config = self.config
@@ -566,8 +579,21 @@ TARGETS = [
 
 
 def print_table(result: dict) -> None:
-    rows = [("scenario", "req/s", "p50 ms", "p99 ms", "requests", "non-2xx/3xx", "socket err")]
+    cpu_groups = ("web", "redis", "postgres", "wrk", "machine")
+    rows = [
+        (
+            "scenario",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "requests",
+            "non-2xx/3xx",
+            "socket err",
+            *(f"{group} µs" for group in cpu_groups),
+        )
+    ]
     for name, s in result["scenarios"].items():
+        cpu = s.get("cpu_us_per_request") or {}
         rows.append(
             (
                 name,
@@ -577,12 +603,15 @@ def print_table(result: dict) -> None:
                 str(s["requests"]),
                 str(s["non_2xx_3xx"]),
                 str(s["socket_errors"]),
+                *("-" if cpu.get(group) is None else f"{cpu[group]:,.0f}" for group in cpu_groups),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
     for row in rows:
         print("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    print("  (µs columns: CPU time per request of the gunicorn workers, Redis, PostgreSQL, wrk, and the")
+    print("  whole machine, medians over the rounds; see bench/cpu.py)")
     print()
     for key in (
         "reserve_vs_floor",

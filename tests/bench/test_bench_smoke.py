@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -74,3 +75,12 @@ def test_smoke_run_writes_every_figure_and_oversells_nothing(tmp_path):
     assert figures["hot_path_sql_queries"] == 0
     # Each burst reserved new units: no answer was a replay of an earlier reservation.
     assert measured["reserve"]["new_reservations"] > 0
+    # Where the CPU went, per request: the workers and wrk always; Redis when its server runs
+    # on this machine (INFO names its pid), and PostgreSQL's backends for the peer.
+    for scenario in ("floor", "reserve", "peer", "sale_page"):
+        cpu = measured[scenario]["cpu_us_per_request"]
+        assert cpu["web"] > 0 and cpu["wrk"] > 0 and cpu["machine"] > 0, (scenario, cpu)
+    redis_comm = Path(f"/proc/{redis.Redis.from_url(settings.REDIS_URL).info('server')['process_id']}/comm")
+    if redis_comm.exists() and redis_comm.read_text().startswith("redis"):
+        assert measured["reserve"]["cpu_us_per_request"]["redis"] > 0
+    assert measured["peer"]["cpu_us_per_request"]["postgres"] > 0
