@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
 
+from bench import calibration
 from bench.config import BASE_DIR, BenchConfig, GunicornOptions, load_config
 from bench.cpu import CpuMeter
 from bench.infra import (
@@ -159,6 +160,12 @@ class Bench:
         # The same view through the hot routes' shorter middleware list (flashsale/hot_routes.py),
         # the one the reserve request runs: what Django costs per request there.
         self.scenarios.append(Scenario("floor_hot", "POST", ("/bench/hot/floor/",)))
+        # That floor plus one Redis round trip doing almost nothing (bench/calibration.py): the
+        # least any design deciding in Redis pays per request on this machine.
+        calibration.seed(self.redis)
+        self.scenarios.append(
+            Scenario("floor_redis", "POST", ("/bench/hot/round-trip/",), expect_location=self.success_location)
+        )
         if self.hot_session is not None and "reserve_rps" not in self.unavailable:
             try:
                 self.add_reserve_scenarios()
@@ -293,6 +300,7 @@ class Bench:
         pg_rounds: list[dict] = []
         engine_checks: list[dict] = []
         redis_reason = pg_reason = None
+        calibration_rounds: list[dict] = []
         for round_index in range(config.engine_rounds):
             if redis_reason is None:
                 try:
@@ -329,6 +337,19 @@ class Bench:
                     redis_reason = exc.reason
                 except Exception as exc:  # a broken script or tool: report the figure as null, go on
                     redis_reason = f"{type(exc).__name__}: {exc}"[:300]
+            try:
+                calibration_rounds.append(
+                    run_redis_benchmark(
+                        redis_url=config.redis_url,
+                        clients=config.engine_clients,
+                        requests=config.engine_requests,
+                        keyspace=10_000,
+                        command=calibration.engine_command(self.redis),
+                    )
+                )
+                self.log(f"engine round {round_index + 1}: calibration script {calibration_rounds[-1]['rps']:,.0f}/s")
+            except Exception as exc:  # a figure for reading the others: report it as null, go on
+                self.warnings.append(f"calibration script: {type(exc).__name__}: {exc}"[:300])
             if pg_reason is None:
                 try:
                     pg = run_pgbench(
@@ -351,7 +372,11 @@ class Bench:
         if redis_reason or pg_reason:
             self.unavailable["engine_vs_pg"] = "; ".join(filter(None, [redis_reason, pg_reason]))
         server_us = [r["server_us_per_call"] for r in redis_rounds if "server_us_per_call" in r]
+        calibration_rps = round(median(r["rps"] for r in calibration_rounds), 1) if calibration_rounds else None
         return {
+            "calibration_script_per_s": calibration_rps,
+            "lua_vs_calibration": _ratio(lua_rps, calibration_rps, 2),
+            "calibration_rounds": calibration_rounds,
             "clients": config.engine_clients,
             "lua_server_us_per_decision": round(median(server_us), 1) if server_us else None,
             "lua_decisions_per_s": lua_rps,
@@ -375,6 +400,7 @@ class Bench:
         with Gunicorn(config, config.gunicorn, log_path=config.work_dir / "gunicorn.log") as server:
             http = self.run_http(server, self.scenarios)
             server.wait_idle()
+            self.calibration_calls = calibration.calls(self.redis)
             for name in ("reserve", "sale_page", "floor"):
                 if name in self.commands_paths:
                     commands[name] = self.measure_commands(name)
@@ -440,6 +466,9 @@ class Bench:
         scenarios = {name: summarize(bursts) for name, bursts in http.items()}
         by_name = {s.name: s for s in self.scenarios}
         self.count_replays(http, scenarios)
+        if "floor_redis" in scenarios:
+            # Script runs counted by Redis (warm-up included): the view really made its round trip.
+            scenarios["floor_redis"]["script_calls"] = getattr(self, "calibration_calls", None)
 
         def figure(name: str, field: str):
             return scenarios.get(name, {}).get(field)
@@ -465,6 +494,9 @@ class Bench:
             "reserve_vs_floor": _ratio(reserve_rps, floor_rps, 3),
             "floor_hot_rps": figure("floor_hot", "rps"),
             "reserve_vs_floor_hot": _ratio(reserve_rps, figure("floor_hot", "rps"), 3),
+            "floor_redis_rps": figure("floor_redis", "rps"),
+            "floor_redis_vs_floor_hot": _ratio(figure("floor_redis", "rps"), figure("floor_hot", "rps"), 3),
+            "reserve_vs_floor_redis": _ratio(reserve_rps, figure("floor_redis", "rps"), 3),
             "reserve_vs_peer": _ratio(reserve_rps, peer_rps, 2),
             "floor_p99_ms": figure("floor", "p99_ms"),
             "reserve_p99_ms": figure("reserve", "p99_ms"),
@@ -472,6 +504,7 @@ class Bench:
             "sale_page_p99_ms": figure("sale_page", "p99_ms"),
             "reserve_p99_vs_floor_p99": _ratio(figure("reserve", "p99_ms"), figure("floor", "p99_ms"), 2),
             "floor_hot_p99_ms": figure("floor_hot", "p99_ms"),
+            "floor_redis_p99_ms": figure("floor_redis", "p99_ms"),
             "oversold": oversold,
             "consistent": all(c["consistent"] for c in stock_checks),
             "hot_path_sql_queries": round(hot_queries / hot_requests, 3) if hot_requests else None,
@@ -484,6 +517,8 @@ class Bench:
             "lua_decisions_per_s": engines["lua_decisions_per_s"],
             "pg_decisions_per_s": engines["pg_decisions_per_s"],
             "lua_server_us_per_decision": engines["lua_server_us_per_decision"],
+            "calibration_script_per_s": engines["calibration_script_per_s"],
+            "lua_vs_calibration": engines["lua_vs_calibration"],
             "ingest_products_per_s": components.get("ingest_products_per_s", {}).get("value"),
             "session_load_s": components.get("session_load_s", {}).get("value"),
             "reconcile_100k_s": components.get("reconcile_100k_s", {}).get("value"),
@@ -616,6 +651,8 @@ def print_table(result: dict) -> None:
     for key in (
         "reserve_vs_floor",
         "reserve_vs_floor_hot",
+        "floor_redis_vs_floor_hot",
+        "reserve_vs_floor_redis",
         "reserve_vs_peer",
         "reserve_p99_vs_floor_p99",
         "hot_path_sql_queries",
@@ -623,6 +660,8 @@ def print_table(result: dict) -> None:
         "redis_commands_per_sale_page",
         "lua_decisions_per_s",
         "lua_server_us_per_decision",
+        "calibration_script_per_s",
+        "lua_vs_calibration",
         "pg_decisions_per_s",
         "engine_vs_pg",
         "ingest_products_per_s",

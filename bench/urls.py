@@ -6,6 +6,7 @@ urlpatterns = [
     path("bench/floor/", views.floor, name="bench-floor"),
     # Served through the hot routes' middleware list (bench.settings adds it to their pattern).
     path("bench/hot/floor/", views.floor, name="bench-floor-hot"),
+    path("bench/hot/round-trip/", views.floor_redis, name="bench-floor-redis"),
     path("bench/peer/<int:stock_id>/reserve/", views.peer_reserve, name="bench-peer-reserve"),
     path("", include("flashsale.urls")),
 ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bench import calibration
 from bench.peer import reserve_in_database
 from flashsale.auth import session_user_id
 
@@ -14,6 +15,17 @@ from flashsale.auth import session_user_id
 def floor(request):
     """Nothing but the middleware stack (a POST still passes the CSRF check)."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+@require_POST
+def floor_redis(request):
+    """The floor plus one Redis round trip (``bench/lua/one_round_trip.lua``), answered like a reservation.
+
+    The least any design that decides in Redis pays per request: what the reserve's own work
+    (passes, limits, idempotency, accounting, the signed token) costs is the rest.
+    """
+    unit = calibration.one_round_trip()
+    return HttpResponseRedirect(f"{settings.FLASHSALE_GATEWAY_URL}/checkout/?unit={unit}", status=303)
 
 
 @require_POST

@@ -64,8 +64,13 @@ def test_smoke_run_writes_every_figure_and_oversells_nothing(tmp_path):
     assert figures["oversold"] == 0
     assert figures["consistent"] is True
     measured = figures["scenarios"]
-    for scenario in ("floor", "peer", "reserve", "reserve_sellout", "sale_page"):
+    for scenario in ("floor", "floor_hot", "floor_redis", "peer", "reserve", "reserve_sellout", "sale_page"):
         assert measured[scenario]["requests"] > 0, scenario
+    # The calibration view made its Redis round trip for every answer it gave (Redis counted
+    # the script's runs; the warm-up's are in that count too).
+    assert set(measured["floor_redis"]["statuses"]) == {"303"}
+    assert measured["floor_redis"]["script_calls"] >= measured["floor_redis"]["requests"]
+    assert figures["calibration_script_per_s"] is not None
     # The peer's reservations went through: every answer was a redirect to the gateway.
     assert set(measured["peer"]["statuses"]) == {"303"}
     assert figures["engine_vs_pg"] is not None, figures["unavailable"]
