@@ -104,6 +104,13 @@ def sale_page_path(session_id: int) -> str:
         return _served(f"/sessions/{session_id}/")
 
 
+def stock_poll_path(session_id: int) -> str:
+    try:
+        return reverse("reservations-stock", kwargs={"session_id": session_id})
+    except NoReverseMatch:
+        return _served(f"/sessions/{session_id}/stock.json")
+
+
 def reserve_form_body() -> str:
     return "quantity=1"
 

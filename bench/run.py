@@ -181,6 +181,11 @@ class Bench:
                 page = hotpath.sale_page_path(self.page_session.pk)
                 self.scenarios.append(Scenario("sale_page", "GET", (page,)))
                 self.commands_paths["sale_page"] = page
+                # What every open sale page asks every 3 s (static/js/sale.js): during a sale
+                # the most frequent request of all.
+                poll = hotpath.stock_poll_path(self.page_session.pk)
+                self.scenarios.append(Scenario("stock_poll", "GET", (poll,)))
+                self.commands_paths["stock_poll"] = poll
             except hotpath.Unavailable as exc:
                 self.unavailable["sale_page_rps"] = exc.reason
 
@@ -401,7 +406,7 @@ class Bench:
             http = self.run_http(server, self.scenarios)
             server.wait_idle()
             self.calibration_calls = calibration.calls(self.redis)
-            for name in ("reserve", "sale_page", "floor"):
+            for name in ("reserve", "sale_page", "stock_poll", "floor"):
                 if name in self.commands_paths:
                     commands[name] = self.measure_commands(name)
         self.log("consistency check")
@@ -474,13 +479,13 @@ class Bench:
             return scenarios.get(name, {}).get(field)
 
         floor_rps, reserve_rps, peer_rps = figure("floor", "rps"), figure("reserve", "rps"), figure("peer", "rps")
-        # Every request to a reserve or sale-page path, warm-ups and the command count included.
+        # Every request to a reserve, sale-page or stock-poll path, warm-ups and command counts included.
         hot_paths = {
             *self.path_items,
-            *([self.commands_paths["sale_page"]] if "sale_page" in self.commands_paths else []),
+            *(self.commands_paths[name] for name in ("sale_page", "stock_poll") if name in self.commands_paths),
         }
         hot_requests = sum(n for path, n in self.requests_by_path.items() if path in hot_paths)
-        hot_requests += sum(commands[n]["requests"] for n in ("reserve", "sale_page") if n in commands)
+        hot_requests += sum(commands[n]["requests"] for n in ("reserve", "sale_page", "stock_poll") if n in commands)
         hot_queries = sum(sql_by_path.get(path, 0) for path in hot_paths)
         peer_path = by_name["peer"].path
         peer_requests = self.requests_by_path.get(peer_path, 0)
@@ -513,6 +518,9 @@ class Bench:
             else None,
             "redis_commands_per_reserve": commands.get("reserve", {}).get("per_request"),
             "redis_commands_per_sale_page": commands.get("sale_page", {}).get("per_request"),
+            "redis_commands_per_stock_poll": commands.get("stock_poll", {}).get("per_request"),
+            "stock_poll_rps": figure("stock_poll", "rps"),
+            "stock_poll_p99_ms": figure("stock_poll", "p99_ms"),
             "engine_vs_pg": engines["engine_vs_pg"],
             "lua_decisions_per_s": engines["lua_decisions_per_s"],
             "pg_decisions_per_s": engines["pg_decisions_per_s"],
@@ -658,6 +666,7 @@ def print_table(result: dict) -> None:
         "hot_path_sql_queries",
         "redis_commands_per_reserve",
         "redis_commands_per_sale_page",
+        "redis_commands_per_stock_poll",
         "lua_decisions_per_s",
         "lua_server_us_per_decision",
         "calibration_script_per_s",

@@ -64,7 +64,16 @@ def test_smoke_run_writes_every_figure_and_oversells_nothing(tmp_path):
     assert figures["oversold"] == 0
     assert figures["consistent"] is True
     measured = figures["scenarios"]
-    for scenario in ("floor", "floor_hot", "floor_redis", "peer", "reserve", "reserve_sellout", "sale_page"):
+    for scenario in (
+        "floor",
+        "floor_hot",
+        "floor_redis",
+        "peer",
+        "reserve",
+        "reserve_sellout",
+        "sale_page",
+        "stock_poll",
+    ):
         assert measured[scenario]["requests"] > 0, scenario
     # The calibration view made its Redis round trip for every answer it gave (Redis counted
     # the script's runs; the warm-up's are in that count too).
