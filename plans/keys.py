@@ -45,7 +45,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
 ``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
-gives it their names up to the id it appends (all in the session's slot).
+gives it their names up to the id it appends (all in the session's slot). The stock poll's script
+(``stock_levels.lua``) likewise gets ``stock(ID, "")`` and ``user(ID, "")`` and appends item and user ids.
 
 ``session_pattern(ID)`` is the SCAN pattern matching every key of a session (unloading, expiry).
 

@@ -742,27 +742,47 @@ def sale_page(session_id: int, *, latitude: float, longitude: float, user_id: in
 
 
 def stock_levels(session_id: int, *, user_id: int | None) -> dict | None:
-    """Remaining units per item (and the user's own counts) for the page's polling; None if not loaded."""
-    r = sale_redis()
-    pipe = r.pipeline(transaction=False)
-    pipe.hmget(keys.session(session_id), ["starts_at", "ends_at", "state"])
-    pipe.zrange(keys.items(session_id), 0, -1)
-    pipe.hgetall(keys.user(session_id, user_id)) if user_id is not None else pipe.echo("")
-    (starts_at, ends_at, state), members, raw_user = pipe.execute()
-    if starts_at is None:
+    """Remaining units per item (and the user's own counts) for the page's polling; None if not loaded.
+
+    One round trip (``lua/stock_levels.lua``); ``user_id`` None reads no counts.
+    """
+    return _stock_levels(session_id, ticket_key=keys.ticket(session_id, "-"), user="-" if user_id is None else user_id)
+
+
+def stock_levels_with_ticket(session_id: int, *, session_key: str | None) -> dict | None:
+    """``stock_levels`` for the shopper named by the browser session's reserve ticket: no session read.
+
+    Raises TicketNotAccepted("no_ticket") when there is no session key or that session has no
+    ticket for this sale (not logged in, never visited its page, or the ticket expired); the
+    caller then reads the session for the user.
+    """
+    if not session_key:
+        raise TicketNotAccepted("no_ticket")
+    return _stock_levels(session_id, ticket_key=tickets.ticket_key(session_id, session_key), user="")
+
+
+def _stock_levels(session_id: int, *, ticket_key: str, user) -> dict | None:
+    reply = _run(
+        "stock_levels",
+        keys_=[keys.session(session_id), keys.items(session_id), ticket_key],
+        args=[keys.stock(session_id, ""), keys.user(session_id, ""), str(user)],  # type: ignore[arg-type]
+    )
+    code = as_str(reply[0])
+    if code == "no_session":
         return None
-    item_ids = [as_int(m) for m in members]
-    pipe = r.pipeline(transaction=False)
-    for item_id in item_ids:
-        pipe.llen(keys.stock(session_id, item_id))
-    remaining = pipe.execute()
-    held = {as_int(k): as_int(v) for k, v in raw_user.items()} if isinstance(raw_user, dict) else {}
+    if code == "no_ticket":
+        raise TicketNotAccepted(code)
+    _, starts_at, ends_at, state, levels, raw_held = reply
+    held = {as_int(k): as_int(v) for k, v in zip(raw_held[::2], raw_held[1::2], strict=True)}
     return {
         "session": session_id,
         "starts_at": float(as_str(starts_at)),
         "ends_at": float(as_str(ends_at)),
-        "state": as_str(state) or "",
-        "items": {str(i): {"remaining": n, "yours": held.get(i, 0)} for i, n in zip(item_ids, remaining, strict=True)},
+        "state": as_str(state),
+        "items": {
+            as_str(item_id): {"remaining": int(remaining), "yours": held.get(as_int(item_id), 0)}
+            for item_id, remaining in zip(levels[::2], levels[1::2], strict=True)
+        },
     }
 
 

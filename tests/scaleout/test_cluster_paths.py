@@ -90,6 +90,9 @@ def test_reserve_release_pay_expire_drain_and_rebuild_on_the_cluster(db, cluster
         paid = stock.confirm_payment(session.pk, held[1].txn_id, gateway_order_id="ord_c", amount="25.00", now=now)
         assert paid.outcome == "paid"
         assert_stock_invariant(client, session.pk, item.pk)
+        # The stock poll's script builds the stock and user keys itself, in the session's slot.
+        levels = stock.stock_levels(session.pk, user_id=shoppers[2].pk)
+        assert levels["items"] == {str(item.pk): {"remaining": 2, "yours": 2}}
         # The other three holds run out (expire_holds' batch is the next test's subject).
         assert not stock.release_hold(session.pk, held[2].txn_id, reason="expired", now=now + 59)  # not due yet
         for hold in held[2:]:
