@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from catalog.models import Provider, SyncRun
+from catalog.retention import prune_sync_runs as prune
 from catalog.sync import claim, due_providers, pull_provider
 
 logger = logging.getLogger(__name__)
@@ -34,3 +35,12 @@ def sync_due_providers() -> list[str]:
     if queued:
         logger.info("catalog: queued pulls for %s", ", ".join(queued))
     return queued
+
+
+@shared_task(name="catalog.tasks.prune_sync_runs", ignore_result=True)
+def prune_sync_runs() -> dict:
+    """Run by beat daily: delete sync runs older than CATALOG_SYNC_RUN_RETENTION_DAYS."""
+    pruned = prune()
+    if pruned.runs:
+        logger.info("catalog: pruned %s sync runs and %s rejections", pruned.runs, pruned.rejections)
+    return {"runs": pruned.runs, "rejections": pruned.rejections}

@@ -328,6 +328,12 @@ SPECTACULAR_SETTINGS.update(
 )
 # Beat checks every minute which pull providers are due (their sync_interval has elapsed).
 CELERY_BEAT_SCHEDULE["catalog-sync-due-providers"] = {"task": "catalog.tasks.sync_due_providers", "schedule": 60.0}
+# Sync runs (and their rejected records) older than this many days are deleted daily; each
+# provider keeps its latest run. 0 keeps everything.
+CATALOG_SYNC_RUN_RETENTION_DAYS = env_int("CATALOG_SYNC_RUN_RETENTION_DAYS", 30)
+if CATALOG_SYNC_RUN_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("CATALOG_SYNC_RUN_RETENTION_DAYS must be 0 (keep everything) or more")
+CELERY_BEAT_SCHEDULE["catalog-prune-sync-runs"] = {"task": "catalog.tasks.prune_sync_runs", "schedule": 24 * 3600.0}
 
 
 # --- plans ----------------------------------------------------------------------------------
