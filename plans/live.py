@@ -19,7 +19,7 @@ SOURCE_PLAN = "plan"
 
 
 def _planned(quantity: int) -> ItemCounts:
-    return ItemCounts(quantity, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return ItemCounts(quantity, *(0,) * (len(ItemCounts._fields) - 1))
 
 
 def live_snapshot(session: SaleSession, *, now: datetime | None = None) -> dict:

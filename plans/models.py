@@ -178,7 +178,6 @@ class ItemFinalCounts(models.Model):
     rejected_rate_limited = models.IntegerField(default=0)
     rejected_closed = models.IntegerField(default=0)
     returning = models.IntegerField(default=0)
-    repaired = models.IntegerField(default=0)
     saved_at = models.DateTimeField()
 
     class Meta:

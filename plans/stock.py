@@ -2,10 +2,11 @@
 
 Invariant of every loaded item (see ``plans.keys``): units in the list, held, paid, or on their way
 back to the list account for every unit put on sale,
-``remaining + held + paid + returning == allocated + adjusted + repaired``.
+``remaining + held + paid + returning == allocated + adjusted``.
 ``returned`` counts units given back to the list so far (expired or cancelled holds); they are in
-``remaining`` again, so they are shown but not added. ``returning`` and ``repaired`` are absent
-(0) unless the reservation side writes them.
+``remaining`` again, so they are shown but not added. ``returning`` is absent (0) unless units are
+on their way back. An audit repair restores the invariant without changing either side's totals,
+so it has no counter of its own (it is recorded as an Adjustment, see ``plans.keys``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ class ItemCounts(NamedTuple):
     rejected_rate_limited: int
     rejected_closed: int
     returning: int = 0
-    repaired: int = 0
 
     @property
     def rejected(self) -> int:
@@ -42,8 +42,8 @@ class ItemCounts(NamedTuple):
 
     @property
     def on_sale(self) -> int:
-        """Units the item may sell in total: allocated plus operators' adjustments and audit repairs."""
-        return self.allocated + self.adjusted + self.repaired
+        """Units the item may sell in total: allocated plus operators' adjustments."""
+        return self.allocated + self.adjusted
 
     @property
     def balanced(self) -> bool:
@@ -69,7 +69,6 @@ def _counts_from(remaining, raw: dict) -> ItemCounts:
         rejected_rate_limited=values.get("rejected_rate_limited", 0),
         rejected_closed=values.get("rejected_closed", 0),
         returning=values.get("returning", 0),
-        repaired=values.get("repaired", 0),
     )
 
 
