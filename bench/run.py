@@ -81,6 +81,8 @@ class Bench:
         self.path_items: dict[str, tuple[int, int]] = {}  # reserve path -> (session id, item id)
         self.burst_paths: dict[str, list[str]] = {}
         self.requests_by_path: dict[str, int] = {}
+        self.redis_pid: int | None = None  # the Redis server's, read once (bench.cpu)
+        self.calibration_calls: int | None = None
 
     def log(self, message: str) -> None:
         print(f"bench [{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
@@ -239,9 +241,9 @@ class Bench:
         """What each process group spends per request during a burst (Linux only)."""
         if server is None or server.process is None or not Path("/proc/stat").exists():
             return None
-        if getattr(self, "_redis_pid", None) is None:
-            self._redis_pid = int(self.redis.info("server").get("process_id", 0)) or None
-        return CpuMeter(web_pids=server.worker_pids, redis_pid=self._redis_pid)
+        if self.redis_pid is None:
+            self.redis_pid = int(self.redis.info("server").get("process_id", 0)) or None
+        return CpuMeter(web_pids=server.worker_pids, redis_pid=self.redis_pid)
 
     def run_http(self, server: Gunicorn, scenarios: list[Scenario]) -> dict[str, list[Burst]]:
         config = self.config
@@ -473,7 +475,7 @@ class Bench:
         self.count_replays(http, scenarios)
         if "floor_redis" in scenarios:
             # Script runs counted by Redis (warm-up included): the view really made its round trip.
-            scenarios["floor_redis"]["script_calls"] = getattr(self, "calibration_calls", None)
+            scenarios["floor_redis"]["script_calls"] = self.calibration_calls
 
         def figure(name: str, field: str):
             return scenarios.get(name, {}).get(field)

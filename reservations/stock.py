@@ -327,11 +327,13 @@ def reserve_units(
     if store_ticket is not None:
         session_key, ticket = store_ticket
         ticket_key = tickets.ticket_key(session_id, session_key)
+        # Formatted as store_tickets writes them, so both ways of storing a ticket agree.
+        fields = tickets.ticket_fields(ticket)
         ticket_args = [
             str(tickets.lifetime_seconds()),
-            ticket.visit_txn,
-            _num(ticket.captcha_until),
-            _num(ticket.admitted_until),
+            fields["visit"],
+            fields["captcha_until"],
+            fields["admitted_until"],
         ]
     else:
         ticket_key, ticket_args = keys.ticket(session_id, "-"), ["", "", "0", "0"]
