@@ -11,7 +11,7 @@ from pathlib import Path
 
 from redis.commands.core import Script
 
-from plans.redis import sale_redis
+from flashsale.store.client import sale_redis
 
 SCRIPT = Script(None, (Path(__file__).resolve().parent / "lua" / "one_round_trip.lua").read_bytes())
 # One hash tag: both keys in one slot, should the site run on a Redis Cluster.

@@ -13,7 +13,7 @@ from django.db.models import Sum
 
 from bench.middleware import SQL_COUNTS_KEY, SQL_SAMPLES_KEY
 from bench.models import PeerStock
-from plans import keys
+from flashsale.store import keys
 
 STREAM_PAGE = 10_000
 

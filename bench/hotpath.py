@@ -8,7 +8,6 @@ depend on it are reported as null with the reason.
 from __future__ import annotations
 
 import importlib
-import inspect
 
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
@@ -41,36 +40,29 @@ def shopper_session_preparer():
 
     ``prepare(store, user_id=..., session_key=..., sale_session_ids=..., latitude=..., longitude=...)``
     puts a CAPTCHA pass, an admission pass and a TransactionID for each sale session, and the
-    shopper's location, into ``store`` (any mutable mapping holding the session's data). It returns
+    shopper's location, into ``store`` (any mutable mapping holding the session's data, its auth
+    keys already set: the ticket names the user from them). It returns
     the reserve tickets a visit of each sale page would have written, for ``store_tickets``.
     """
     from flashsale import clock
 
-    grant_pass = _import("reservations.captcha_gate", "grant_pass")
-    remember_location = _import("reservations.shopper", "remember_location")
-    current_entry = _import("reservations.shopper", "current_entry")
+    ShopperSession = _import("reservations.shopper", "ShopperSession")
     issue_admission_pass = _import("reservations.admission", "issue_admission_pass")
-    store_admission_pass = _import("reservations.admission", "store_admission_pass")
-    try:
-        ticket_from_session = _import("reservations.tickets", "ticket_from_session")
-    except Unavailable:
-        ticket_from_session = None
 
     def prepare(
         store, *, user_id: int, session_key: str, sale_session_ids: list[int], latitude: float, longitude: float
     ) -> list[tuple]:
         now = clock.now_ts()
-        remember_location(store, latitude=latitude, longitude=longitude, name="Bench", source="device")
+        shopper = ShopperSession(store)
+        shopper.remember_location(latitude=latitude, longitude=longitude, name="Bench", source="device")
         written = []
         for session_id in sale_session_ids:
-            grant_pass(store, session_id, now=now, seconds=PASS_SECONDS)
-            admitted = issue_admission_pass(user_id, session_id, expires_at=now + PASS_SECONDS)
-            store_admission_pass(store, session_id, admitted)
-            current_entry(store, session_id, now=now)
-            if ticket_from_session is not None:
-                written.append(
-                    (session_key, session_id, ticket_from_session(store, session_id, user_id=user_id, now=now))
-                )
+            shopper.grant_captcha_pass(session_id, now=now, seconds=PASS_SECONDS)
+            shopper.store_admission_pass(
+                session_id, issue_admission_pass(user_id, session_id, expires_at=now + PASS_SECONDS)
+            )
+            shopper.visit(session_id, now=now)
+            written.append((session_id, session_key, shopper.ticket(session_id, now=now)))
         return written
 
     return prepare
@@ -142,28 +134,27 @@ def engine_command(session_id: int, item_id: int, *, now: float) -> list[str]:
     It is taken from one real call of ``reserve_units`` (made for a marker user), so it follows
     the script's KEYS/ARGV layout whatever it becomes.
     """
-    reserve_units = _import("reservations.stock", "reserve_units")
-    sale_redis = _import("plans.redis", "sale_redis")
+    holds = _import("reservations.holds", "ReserveRequest").__module__
+    ReserveRequest = _import(holds, "ReserveRequest")
+    KnownShopper = _import(holds, "KnownShopper")
+    reserve = _import(holds, "reserve")
+    sale_redis = _import("flashsale.store.client", "sale_redis")
     recorder = _RecordingClient(sale_redis())
     # As the reserve view calls it: the rate limits are counted inside the same script.
-    extra = {}
-    parameters = inspect.signature(reserve_units).parameters
-    if "rate_limits" in parameters and "client_ip" in parameters:
-        extra = {"client_ip": "127.0.0.1", "rate_limits": _import("reservations.stock", "reserve_rate_limits")()}
-    reserve_units(
-        session_id,
-        item_id,
-        user_id=ENGINE_USER_MARK,
-        quantity=1,
-        txn_id=ENGINE_TXN_MARK,
-        now=now,
-        latitude=48.8566,
-        longitude=2.3522,
+    reserve(
+        ReserveRequest(
+            session_id=session_id,
+            item_id=item_id,
+            quantity=1,
+            now=now,
+            shopper=KnownShopper(user_id=ENGINE_USER_MARK, txn_id=ENGINE_TXN_MARK, latitude=48.8566, longitude=2.3522),
+            client_ip="127.0.0.1",
+            rate_limits=_import(holds, "reserve_rate_limits")(),
+        ),
         client=recorder,
-        **extra,
     )
     if not recorder.evalsha_calls:
-        raise Unavailable("reservations.stock.reserve_units did not call EVALSHA")
+        raise Unavailable("reservations.holds.reserve did not call EVALSHA")
     sha, numkeys, *args = recorder.evalsha_calls[-1]
     line = ["EVALSHA", _text(sha), str(numkeys)]
     for arg in args:

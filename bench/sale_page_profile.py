@@ -46,8 +46,8 @@ def main() -> None:
     from flashsale import clock
     from plans.loading import load_session_into_redis, unload_session
     from plans.models import SaleItem, SaleSession
-    from reservations.captcha_gate import grant_pass
-    from reservations.stock import reserve_units
+    from reservations.holds import reserve_units
+    from reservations.shopper import ShopperSession
 
     # Where the shopper is: Paris; the products spread over a few hundred km around it.
     lat, lon = 48.8566, 2.3522
@@ -92,7 +92,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         store = client.session
-        grant_pass(store, session.pk, now=clock.now())
+        ShopperSession(store).grant_captcha_pass(session.pk, now=clock.now_ts())
         store.save()
         client.post(
             reverse("reservations-location", args=[session.pk]),

@@ -8,12 +8,23 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.replies import decode_fields
+from flashsale.store.scripts import lua_script
 from plans.exceptions import AdjustmentRefused
 from plans.models import Adjustment, SaleItem, SaleSession
-from plans.redis import sale_redis
 
-ADJUST_LUA = (Path(__file__).parent / "lua" / "adjust.lua").read_text()
+ADJUST = lua_script(Path(__file__).resolve().parent / "lua" / "adjust.lua")
+
+
+@dataclass(frozen=True)
+class AdjustReply:
+    """``adjust.lua``'s answer: ``code`` 1 applied, or a refusal in ``REFUSALS``."""
+
+    code: int
+    applied: int
+    remaining: int
+
 
 APPLIED = 1
 REFUSALS = {
@@ -64,27 +75,28 @@ def adjust_stock(item: SaleItem, *, delta: int, reason: str, user=None) -> Adjus
                 item_id=item.pk,
                 requested=delta,
             )
-        r = sale_redis()
-        script = r.register_script(ADJUST_LUA)
-        code, applied, remaining = script(
-            keys=[
-                keys.session(session_id),
-                keys.stock(session_id, item.pk),
-                keys.counts(session_id, item.pk),
-                keys.loaded(session_id),
-            ],
-            args=[str(item.pk), str(delta)],
+        reply = decode_fields(
+            AdjustReply,
+            ADJUST(
+                keys=[
+                    keys.session(session_id),
+                    keys.stock(session_id, item.pk),
+                    keys.counts(session_id, item.pk),
+                    keys.loaded(session_id),
+                ],
+                args=[str(item.pk), str(delta)],
+            ),
         )
-        if code != APPLIED:
-            raise AdjustmentRefused(REFUSALS[code], session_id=session_id, item_id=item.pk, requested=delta)
-        if applied == 0:
+        if reply.code != APPLIED:
+            raise AdjustmentRefused(REFUSALS[reply.code], session_id=session_id, item_id=item.pk, requested=delta)
+        if reply.applied == 0:
             raise AdjustmentRefused(
                 "No units are left on sale to withdraw; held and paid units cannot be withdrawn.",
                 session_id=session_id,
                 item_id=item.pk,
                 requested=delta,
             )
-        adjustment = Adjustment.objects.create(item=item, delta=applied, reason=reason, created_by=user)
+        adjustment = Adjustment.objects.create(item=item, delta=reply.applied, reason=reason, created_by=user)
     return AdjustmentResult(
-        item_id=item.pk, requested=delta, applied=int(applied), remaining=int(remaining), adjustment=adjustment
+        item_id=item.pk, requested=delta, applied=reply.applied, remaining=reply.remaining, adjustment=adjustment
     )

@@ -1,6 +1,6 @@
 """Publishing a sale session: copying it from PostgreSQL into Redis, idempotently, and removing it.
 
-The key layout is the one in ``plans.keys``. Loading twice never doubles stock: the ``loaded``
+The key layout is the one in ``flashsale.store.keys``. Loading twice never doubles stock: the ``loaded``
 hash records which items already have their units, and only items missing from it get units
 pushed. Display data and the window are refreshed on every load.
 """
@@ -10,17 +10,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from django.db import transaction
-from redis.commands.core import Script
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_int, as_str
+from flashsale.store.scripts import lua_script
 from plans.exceptions import SessionNotLoadable
 from plans.models import SaleItem, SaleSession
-from plans.redis import as_int, as_str, sale_redis
 
 log = logging.getLogger(__name__)
+
+EXPIRE_UNLESS_SET = lua_script(Path(__file__).resolve().parent / "lua" / "expire_unless_set.lua")
 
 # Units per RPUSH command, and units per pipeline round trip: large enough that a 10,000-unit
 # item is a couple of commands, small enough that one round trip stays a few MB.
@@ -260,25 +264,8 @@ def expire_session_keys(session_id: int, *, at: datetime) -> int:
     return applied
 
 
-# EXPIREAT ... NX needs Redis 7; this does the same on 6.2 (the embedded default) in one call.
-# The keys are one session's (one hash tag, one cluster slot).
-_EXPIRE_UNLESS_SET = Script(
-    None,
-    b"""
-local applied = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TTL', key) == -1 then
-    redis.call('EXPIREAT', key, ARGV[1])
-    applied = applied + 1
-  end
-end
-return applied
-""",
-)
-
-
 def _expire_unless_set(r, names: list, when: int) -> int:
-    return int(_EXPIRE_UNLESS_SET(keys=list(names), args=[when], client=r)) if names else 0
+    return int(EXPIRE_UNLESS_SET(keys=list(names), args=[when], client=r)) if names else 0
 
 
 def expire_known_keys(session_id: int, item_ids: list[int], *, at: datetime) -> int:

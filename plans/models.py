@@ -11,18 +11,13 @@ from django.db import models
 from django.db.models import F, Q
 
 from plans.exceptions import SessionLocked
+from plans.states import SessionState
 
 
 class SaleSession(models.Model):
     """A sale window and its items; ``state`` moves draft → scheduled → loaded → live → ended."""
 
-    class State(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SCHEDULED = "scheduled", "Scheduled"
-        LOADED = "loaded", "Loaded into Redis"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
-        CANCELLED = "cancelled", "Cancelled"
+    State = SessionState
 
     name = models.CharField(max_length=200)
     starts_at = models.DateTimeField(db_index=True)

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_str
 from plans.exceptions import SessionNotLoadable
 from plans.final_counts import save_final_counts
 from plans.loading import expire_known_keys, load_session_into_redis
 from plans.models import SaleSession
-from plans.redis import as_str, sale_redis
 from plans.transitions import end_session, mark_live, retention
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,12 @@
 """Reading live stock figures of loaded sessions from Redis (admin list, live page, final counts).
 
-Invariant of every loaded item (see ``plans.keys``): units in the list, held, paid, or on their way
+Invariant of every loaded item (see ``flashsale.store.keys``): units in the list, held, paid, or on their way
 back to the list account for every unit put on sale,
 ``remaining + held + paid + returning == allocated + adjusted``.
 ``returned`` counts units given back to the list so far (expired or cancelled holds); they are in
 ``remaining`` again, so they are shown but not added. ``returning`` is absent (0) unless units are
 on their way back. An audit repair restores the invariant without changing either side's totals,
-so it has no counter of its own (it is recorded as an Adjustment, see ``plans.keys``).
+so it has no counter of its own (it is recorded as an Adjustment, see ``flashsale.store.keys``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from plans import keys
-from plans.redis import as_int, as_str, is_cluster, sale_redis
+from flashsale.store import keys
+from flashsale.store.client import is_cluster, sale_redis
+from flashsale.store.replies import as_int, as_str
 
 
 class ItemCounts(NamedTuple):

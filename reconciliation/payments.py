@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from flashsale import clock
-from plans import keys
-from plans.redis import as_str, sale_redis
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_str
 from reconciliation.gateway import Gateway, GatewayOrder, WebhookEvent, get_gateway
-from reservations import stock
+from reservations import holds
 from reservations.drain import persist_events
 from reservations.models import Transaction
 
@@ -118,14 +119,14 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
         log.error("payment %s for unknown transaction %s: left for reconciliation", order.order_id, order.txn_id)
         _remember_status(order.txn_id, "unknown", order.user_id)
         return "unknown", False
-    result = stock.confirm_payment(
+    result = holds.confirm_payment(
         session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
     )
     if result.outcome == "unknown":
         # The event may name the wrong session: our own row knows the right one.
         row_session = Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
         if row_session is not None and row_session != session_id:
-            result = stock.confirm_payment(
+            result = holds.confirm_payment(
                 row_session, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
             )
     if result.outcome in PAID_OUTCOMES:
@@ -163,20 +164,20 @@ def record_cancellation(order: GatewayOrder) -> tuple[str, bool]:
     session_id = _session_of(order)
     released = False
     if session_id is not None:
-        released = stock.release_hold(session_id, order.txn_id, reason="cancelled", now=clock.now())
+        released = holds.release_hold(session_id, order.txn_id, reason="cancelled", now=clock.now())
     if released or payment_status(order.txn_id).state == "pending":
         # A late cancel must not hide a payment the return page already shows.
         _remember_status(order.txn_id, "cancelled", order.user_id)
     return ("released" if released else "cancelled"), released
 
 
-def persist_payment(result: stock.PaymentOutcome) -> None:
+def persist_payment(result: holds.PaymentOutcome) -> None:
     """Make the Transaction row say paid now, without waiting for the drainer's next pass.
 
     The txn hash is fed to the drainer's own idempotent upsert (status only moves forward), so
     a row the drainer has not created yet is created the same way, and a later drain is a no-op.
     """
-    state = stock.transaction_state(result.session_id, result.txn_id)
+    state = holds.transaction_state(result.session_id, result.txn_id)
     if not state:
         log.error("cannot persist payment of %s: no Redis state", result.txn_id)
         return

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Mapping, MutableMapping
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -23,8 +22,6 @@ from flashsale import clock
 
 PASS_VERSION = "a1"  # noqa: S105 (a format tag, not a secret)
 KEY_SALT = "flashsale.reservations.admission-pass"
-# Where passes live in the shopper's Django session: {str(session_id): pass}.
-SESSION_KEY = "admission_passes"
 
 
 def _mac(secret: str, message: str) -> str:
@@ -48,36 +45,16 @@ def pass_for_admission(user_id: int, session_id: int, *, admitted_at: float) -> 
     return issue_admission_pass(user_id, session_id, expires_at=admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS)
 
 
-def store_admission_pass(request_session: MutableMapping, session_id: int, admission_pass: str) -> None:
-    """Keep the pass in the shopper's Django session (cache-backed: no SQL)."""
-    passes = dict(request_session.get(SESSION_KEY) or {})
-    if passes.get(str(session_id)) != admission_pass:
-        passes[str(session_id)] = admission_pass
-        request_session[SESSION_KEY] = passes
-
-
-def _pass_from(request_session_or_pass: Mapping | str | None, session_id: int) -> str | None:
-    if isinstance(request_session_or_pass, str):
-        return request_session_or_pass
-    if request_session_or_pass is None:
-        return None
-    passes = request_session_or_pass.get(SESSION_KEY) or {}
-    found = passes.get(str(session_id)) if isinstance(passes, Mapping) else None
-    return found if isinstance(found, str) else None
-
-
 def admission_expires_at(
-    request_session_or_pass: Mapping | str | None, user_id: int | None, session_id: int, *, now: float | None = None
+    admission_pass: str | None, user_id: int | None, session_id: int, *, now: float | None = None
 ) -> float | None:
-    """When the pass (or the one stored in the Django session) stops admitting ``user_id`` to ``session_id``.
+    """When ``admission_pass`` stops admitting ``user_id`` to ``session_id``.
 
     None for a missing, malformed, tampered or expired pass, or one issued to another user or
-    for another session. Constant-time MAC comparison; no Redis, no SQL.
+    for another session. Constant-time MAC comparison; no Redis, no SQL. The shopper's own pass
+    is kept in their session (``reservations.shopper.ShopperSession.admitted_until``).
     """
-    if user_id is None:
-        return None
-    admission_pass = _pass_from(request_session_or_pass, session_id)
-    if not admission_pass:
+    if user_id is None or not isinstance(admission_pass, str) or not admission_pass:
         return None
     parts = admission_pass.split(".")
     if len(parts) != 5 or parts[0] != PASS_VERSION:
@@ -100,10 +77,10 @@ def admission_expires_at(
 
 
 def check_admission(
-    request_session_or_pass: Mapping | str | None, user_id: int | None, session_id: int, *, now: float | None = None
+    admission_pass: str | None, user_id: int | None, session_id: int, *, now: float | None = None
 ) -> bool:
-    """Whether the pass (or the one stored in the Django session) admits ``user_id`` to ``session_id`` now."""
-    return admission_expires_at(request_session_or_pass, user_id, session_id, now=now) is not None
+    """Whether ``admission_pass`` admits ``user_id`` to ``session_id`` now."""
+    return admission_expires_at(admission_pass, user_id, session_id, now=now) is not None
 
 
 def admission_required() -> bool:

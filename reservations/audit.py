@@ -33,16 +33,17 @@ from django.db.models import Sum
 from redis.exceptions import WatchError
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_int, as_str
 from plans.loading import unit_id
 from plans.models import Adjustment, SaleItem
-from plans.redis import as_int, as_str, sale_redis
 from reservations.models import Transaction
+from reservations.states import ACTIVE_STATUSES
 
 log = logging.getLogger(__name__)
 
 REPAIR_REASON_PREFIX = "audit repair: "
-ACTIVE_STATUSES = frozenset({Transaction.Status.RESERVED.value, Transaction.Status.PAID.value})
 SCAN_COUNT = 1000
 # A user whose figures moved while being read is read again under WATCH this many times.
 USER_RECHECKS = 5

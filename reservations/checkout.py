@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from reservations.stock import Reservation
+from reservations.holds import Reservation
 from reservations.tokens import TokenClaims, sign_for_site
 
 

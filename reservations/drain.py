@@ -18,8 +18,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 
-from plans import keys
-from plans.redis import as_str, sale_redis
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_str
 from reservations.models import Transaction
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
@@ -272,7 +273,7 @@ def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> 
 
 def drain_loaded_sessions(*, batch_size: int | None = None) -> dict[int, int]:
     """Drain every session in the index; session id -> events handled."""
-    from reservations.stock import loaded_session_ids
+    from reservations.availability import loaded_session_ids
 
     size = batch_size or settings.FLASHSALE_DRAIN_BATCH_SIZE
     return {sid: drain_session(sid, batch_size=size) for sid in loaded_session_ids()}

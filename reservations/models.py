@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from reservations.states import ACTIVE_STATUSES, ReservationStatus
+
+
+class TransactionQuerySet(models.QuerySet["Transaction"]):
+    """The SQL side's questions about reservations (the Redis side shares ``reservations.states``)."""
+
+    def active(self) -> TransactionQuerySet:
+        """Reservations whose units are taken: held awaiting payment, or paid."""
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def held(self) -> TransactionQuerySet:
+        return self.filter(status=ReservationStatus.RESERVED)
+
+    def paid(self) -> TransactionQuerySet:
+        return self.filter(status=ReservationStatus.PAID)
+
+    def of_user(self, user_id: int) -> TransactionQuerySet:
+        return self.filter(user_id=user_id)
+
+    def in_session(self, session_id: int) -> TransactionQuerySet:
+        return self.filter(session_id=session_id)
+
+    def reserved_between(self, start: datetime, end: datetime) -> TransactionQuerySet:
+        """Reserved in [start, end): a day of the reconciliation."""
+        return self.filter(reserved_at__gte=start, reserved_at__lt=end)
+
 
 class Transaction(models.Model):
-    class Status(models.TextChoices):
-        RESERVED = "reserved", "Reserved, awaiting payment"
-        PAID = "paid", "Paid"
-        EXPIRED = "expired", "Expired unpaid"
-        CANCELLED = "cancelled", "Cancelled"
-        REFUNDED = "refunded", "Refunded"
+    Status = ReservationStatus
 
     txn_id = models.CharField("TransactionID", max_length=26, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transactions")
@@ -35,6 +58,8 @@ class Transaction(models.Model):
     paid_after_expiry = models.BooleanField(default=False)
     gateway_order_id = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TransactionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-reserved_at"]

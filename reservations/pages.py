@@ -15,7 +15,10 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from plans.models import SaleSession
-from reservations.stock import ItemView, SalePage, SessionInfo, sessions_between
+from plans.states import SessionState
+from reservations.availability import ItemView, SalePage, SessionInfo, sessions_between
+from reservations.display import ItemDisplay
+from reservations.states import CardState, SalePhase
 
 
 def countdown_label(seconds: float) -> str:
@@ -33,7 +36,7 @@ def countdown_label(seconds: float) -> str:
 @dataclass(frozen=True)
 class ItemCard:
     item: ItemView
-    state: str  # on_sale | sold_out | limit | opens | ended
+    state: CardState
     label: str
     can_reserve: bool
     max_quantity: int
@@ -46,15 +49,15 @@ class ItemCard:
 
 def item_card(item: ItemView, session: SessionInfo, *, now: float, logged_in: bool) -> ItemCard:
     phase = session.phase(now)
-    if phase == "ended":
-        return ItemCard(item, "ended", "Sale ended", False, 0)
+    if phase == SalePhase.ENDED:
+        return ItemCard(item, CardState.ENDED, "Sale ended", False, 0)
     if item.remaining <= 0:
-        return ItemCard(item, "sold_out", "Sold out", False, 0)
+        return ItemCard(item, CardState.SOLD_OUT, "Sold out", False, 0)
     if logged_in and item.held_by_user >= item.per_user_limit:
-        return ItemCard(item, "limit", "Your limit reached", False, 0)
-    if phase == "upcoming":
-        return ItemCard(item, "opens", f"Opens in {countdown_label(session.starts_at - now)}", False, 0)
-    return ItemCard(item, "on_sale", "On sale", True, max(1, item.user_can_take))
+        return ItemCard(item, CardState.LIMIT, "Your limit reached", False, 0)
+    if phase == SalePhase.UPCOMING:
+        return ItemCard(item, CardState.OPENS, f"Opens in {countdown_label(session.starts_at - now)}", False, 0)
+    return ItemCard(item, CardState.ON_SALE, "On sale", True, max(1, item.user_can_take))
 
 
 def sale_cards(page: SalePage, *, now: float, logged_in: bool) -> list[ItemCard]:
@@ -71,7 +74,12 @@ def sale_cards(page: SalePage, *, now: float, logged_in: bool) -> list[ItemCard]
 # ``templates/reservations/sale.html`` used to produce with a loop; ``static/js/sale.js`` and the
 # tests rely on its classes and data attributes.
 
-_STATE_BADGE = {"on_sale": "on-sale", "sold_out": "sold-out", "ended": "sold-out", "limit": "limit"}
+_STATE_BADGE = {
+    CardState.ON_SALE: "on-sale",
+    CardState.SOLD_OUT: "sold-out",
+    CardState.ENDED: "sold-out",
+    CardState.LIMIT: "limit",
+}
 # Static card parts kept per process; the whole lot is dropped beyond this many.
 _CARD_CACHE_MAX = 20_000
 _ONE = Decimal(1)
@@ -91,18 +99,9 @@ _quantity_options: dict[int, str] = {}
 _labels: dict[str, str] = {}
 
 
-def _parts_for(item: ItemView, session_id: int) -> _CardParts:
-    key = (
-        session_id,
-        item.item_id,
-        item.name,
-        item.image_url,
-        item.place,
-        item.sale_price,
-        item.list_price,
-        item.currency,
-        item.per_user_limit,
-    )
+def _parts_for(item: ItemDisplay, session_id: int) -> _CardParts:
+    # Keyed by the display data itself (a frozen dataclass compares by value): an edit is never stale.
+    key = (session_id, item)
     parts = _card_parts.get(key)
     if parts is None:
         name = escape(item.name)
@@ -177,9 +176,9 @@ def render_cards(cards: list[ItemCard], *, session_id: int, csrf_token: str, wit
     append = out.append
     for card in cards:
         item = card.item
-        parts = _parts_for(item, session_id)
+        parts = _parts_for(item.display, session_id)
         append('\n    <article class="card product state-')
-        append(card.state if card.state in _STATE_BADGE or card.state == "opens" else escape(card.state))
+        append(card.state.value)
         append(parts.head)
         if item.distance_km is not None:
             append(f' · <span class="distance">{_km(item.distance_km)} km</span> away')
@@ -228,12 +227,12 @@ def todays_sessions(now: datetime) -> HomeSessions:
     found = sessions_between(start.timestamp(), end.timestamp())
     loaded = {info.session_id for info in found}
     found += [info for info in scheduled_sessions(start, end) if info.session_id not in loaded]
-    grouped: dict[str, list[SessionInfo]] = {"live": [], "upcoming": [], "ended": []}
+    grouped: dict[str, list[SessionInfo]] = {phase.value: [] for phase in SalePhase}
     for info in found:
         grouped[info.phase(ts)].append(info)
-    grouped["upcoming"].sort(key=lambda s: s.starts_at)
-    grouped["live"].sort(key=lambda s: s.ends_at)
-    grouped["ended"].sort(key=lambda s: s.ends_at, reverse=True)
+    grouped[SalePhase.UPCOMING].sort(key=lambda s: s.starts_at)
+    grouped[SalePhase.LIVE].sort(key=lambda s: s.ends_at)
+    grouped[SalePhase.ENDED].sort(key=lambda s: s.ends_at, reverse=True)
     return HomeSessions(**grouped)
 
 
@@ -249,7 +248,9 @@ def scheduled_sessions(start: datetime, end: datetime) -> list[SessionInfo]:
             state=SaleSession.State.SCHEDULED, starts_at__lt=end, ends_at__gt=start
         ).values_list("pk", "name", "starts_at", "ends_at")
         return [
-            SessionInfo(session_id=pk, name=name, starts_at=s.timestamp(), ends_at=e.timestamp(), state="scheduled")
+            SessionInfo(
+                session_id=pk, name=name, starts_at=s.timestamp(), ends_at=e.timestamp(), state=SessionState.SCHEDULED
+            )
             for pk, name, s, e in rows
         ]
 

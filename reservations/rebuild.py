@@ -9,19 +9,23 @@ a half-restored session. What cannot be accounted for is reported, never guessed
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Sum
 
 from flashsale import clock
-from plans.loading import is_loaded, load_session_into_redis, unit_id, unload_session
-from plans.models import Adjustment, SaleSession
-from reservations import stock
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import lua_number
+from plans.loading import UNITS_PER_COMMAND, is_loaded, load_session_into_redis, unit_id, unload_session
+from plans.models import Adjustment, SaleItem, SaleSession
 from reservations.audit import REPAIR_REASON_PREFIX
 from reservations.models import Transaction
+from reservations.states import ACTIVE_STATUSES, PAID_AFTER_EXPIRY, ReservationStatus
 
-TAKEN = {Transaction.Status.RESERVED, Transaction.Status.PAID}
+REJECTION_COUNTERS = ("rejected_sold_out", "rejected_limit", "rejected_rate_limited", "rejected_closed")
 
 
 class RebuildRefused(Exception):
@@ -83,76 +87,140 @@ def rebuild_session(session_id: int, *, force: bool = False, now: datetime | Non
     planned = Adjustment.objects.filter(item__session=session).exclude(reason__startswith=REPAIR_REASON_PREFIX)
     adjustments = dict(planned.values_list("item").annotate(total=Sum("delta")))
     added = dict(planned.filter(delta__gt=0).values_list("item").annotate(total=Sum("delta")))
-    transactions = list(Transaction.objects.filter(session=session).order_by("reserved_at"))
+    transactions = list(Transaction.objects.in_session(session.pk).order_by("reserved_at"))
     by_item: dict[int, list[Transaction]] = {}
     for txn in transactions:
         by_item.setdefault(txn.item_id, []).append(txn)
 
-    item_states: list[stock.RestoredItem] = []
-    for item in session.items.order_by("display_order", "id"):
-        adjusted = adjustments.get(item.pk, 0)
-        issued = item.quantity + added.get(item.pk, 0)
-        taken_units: set[str] = set()
-        held = paid = returned = late = 0
-        for txn in by_item.get(item.pk, []):
-            if txn.paid_after_expiry:
-                late += 1
-            if txn.status not in TAKEN:
-                returned += txn.quantity
-                continue
-            if txn.status == Transaction.Status.RESERVED:
-                held += txn.quantity
-            else:
-                paid += txn.quantity
-            for unit in txn.units:
-                if unit in taken_units:
-                    report.problems.append(f"item {item.pk}: unit {unit} is in two transactions (second: {txn.txn_id})")
-                taken_units.add(unit)
-            if len(txn.units) != txn.quantity:
-                report.problems.append(
-                    f"item {item.pk}: transaction {txn.txn_id} lists {len(txn.units)} units for quantity {txn.quantity}"
-                )
-        remaining = item.quantity + adjusted - held - paid
-        free = [u for u in (unit_id(item.pk, n) for n in range(1, issued + 1)) if u not in taken_units]
-        if remaining < 0:
-            report.problems.append(
-                f"item {item.pk}: {held + paid} units held or paid but only {item.quantity + adjusted} on sale "
-                f"({-remaining} oversold); nothing put back on sale"
-            )
-            remaining = 0
-        if remaining > len(free):
-            report.problems.append(
-                f"item {item.pk}: {remaining} units should be on sale but only {len(free)} unit ids are free"
-            )
-            remaining = len(free)
-        item_states.append(
-            stock.RestoredItem(
-                item_id=item.pk,
-                units=free[:remaining],
-                issued=issued,
-                counts={
-                    "allocated": item.quantity,
-                    "adjusted": adjusted,
-                    "held": held,
-                    "paid": paid,
-                    "returned": returned,
-                    "paid_after_expiry": late,
-                },
-            )
+    restored = [
+        _restore_item(
+            item,
+            by_item.get(item.pk, []),
+            adjusted=adjustments.get(item.pk, 0),
+            added=added.get(item.pk, 0),
+            report=report,
         )
-        report.items.append(ItemRebuild(item.pk, item.quantity, adjusted, held, paid, remaining))
-        report.holds += sum(1 for t in by_item.get(item.pk, []) if t.status == Transaction.Status.RESERVED)
-
-    known_items = {state.item_id for state in item_states}
+        for item in session.items.order_by("display_order", "id")
+    ]
+    known_items = {state.item_id for state in restored}
     for txn in transactions:
         if txn.item_id not in known_items:
             report.problems.append(f"transaction {txn.txn_id} names item {txn.item_id}, no longer in the session")
-    stock.write_restored_state(
-        session_id,
-        items=item_states,
-        transactions=[stock.restored_txn(txn) for txn in transactions if txn.item_id in known_items],
-    )
-    report.transactions = sum(1 for txn in transactions if txn.item_id in known_items)
+    kept = [txn for txn in transactions if txn.item_id in known_items]
+    write_restored_state(session_id, items=restored, transactions=[restored_txn(txn) for txn in kept])
+    report.transactions = len(kept)
     # Display data, the window and, last, the session hash: the session reappears complete.
     load_session_into_redis(session, now=now)
     return report
+
+
+def _restore_item(
+    item: SaleItem, txns: list[Transaction], *, adjusted: int, added: int, report: RebuildReport
+) -> RestoredItem:
+    """One item's list, counts and free unit ids from its transactions; problems go to ``report``."""
+    issued = item.quantity + added
+    taken_units: set[str] = set()
+    held = paid = returned = late = 0
+    for txn in txns:
+        late += int(txn.paid_after_expiry)
+        if txn.status not in ACTIVE_STATUSES:
+            returned += txn.quantity
+            continue
+        if txn.status == ReservationStatus.RESERVED:
+            held += txn.quantity
+        else:
+            paid += txn.quantity
+        for unit in txn.units:
+            if unit in taken_units:
+                report.problems.append(f"item {item.pk}: unit {unit} is in two transactions (second: {txn.txn_id})")
+            taken_units.add(unit)
+        if len(txn.units) != txn.quantity:
+            report.problems.append(
+                f"item {item.pk}: transaction {txn.txn_id} lists {len(txn.units)} units for quantity {txn.quantity}"
+            )
+    remaining = item.quantity + adjusted - held - paid
+    free = [u for u in (unit_id(item.pk, n) for n in range(1, issued + 1)) if u not in taken_units]
+    if remaining < 0:
+        report.problems.append(
+            f"item {item.pk}: {held + paid} units held or paid but only {item.quantity + adjusted} on sale "
+            f"({-remaining} oversold); nothing put back on sale"
+        )
+        remaining = 0
+    if remaining > len(free):
+        report.problems.append(
+            f"item {item.pk}: {remaining} units should be on sale but only {len(free)} unit ids are free"
+        )
+        remaining = len(free)
+    report.items.append(ItemRebuild(item.pk, item.quantity, adjusted, held, paid, remaining))
+    report.holds += sum(1 for t in txns if t.status == ReservationStatus.RESERVED)
+    counts = {"allocated": item.quantity, "adjusted": adjusted, "held": held, "paid": paid, "returned": returned}
+    return RestoredItem(
+        item_id=item.pk, units=free[:remaining], issued=issued, counts=counts | {"paid_after_expiry": late}
+    )
+
+
+# --- the restore writes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestoredItem:
+    item_id: int
+    units: list[str]
+    issued: int
+    counts: dict[str, int]
+
+
+def restored_txn(txn: Transaction) -> dict[str, str]:
+    """The txn hash of a persisted Transaction, as the reserve and pay scripts write it."""
+    status = PAID_AFTER_EXPIRY if txn.paid_after_expiry else txn.status
+    data = {
+        "txn": txn.txn_id,
+        "user": str(txn.user_id),
+        "session": str(txn.session_id),
+        "item": str(txn.item_id),
+        "units": json.dumps(list(txn.units)),
+        "quantity": str(txn.quantity),
+        "amount": str(txn.amount),
+        "currency": txn.currency,
+        "status": status,
+        "reserved_at": lua_number(txn.reserved_at.timestamp()),
+        "expires_at": f"{txn.expires_at.timestamp():.3f}",
+        "entered_at": lua_number(txn.entered_at.timestamp()) if txn.entered_at else "",
+        "latitude": str(txn.latitude) if txn.latitude is not None else "",
+        "longitude": str(txn.longitude) if txn.longitude is not None else "",
+        "kid": txn.token.split(".")[1] if txn.token.count(".") == 2 else "",
+    }
+    if txn.paid_at:
+        data["paid_at"] = lua_number(txn.paid_at.timestamp())
+    if txn.gateway_order_id:
+        data["gateway_order_id"] = txn.gateway_order_id
+    if txn.paid_after_expiry:
+        data["released_as"] = txn.status
+        data["refund_due"] = "1"
+    return data
+
+
+def write_restored_state(session_id: int, *, items: list[RestoredItem], transactions: list[dict[str, str]]) -> None:
+    """Write stock lists, counts, holds, user counts and txn hashes in one MULTI (one slot).
+
+    The session hash is not written here: until ``plans.loading`` writes it, the reserve script
+    refuses the session, so nobody reserves from a half-restored state.
+    """
+    pipe = sale_redis().pipeline(transaction=True)
+    for item in items:
+        pipe.delete(keys.stock(session_id, item.item_id))
+        for start in range(0, len(item.units), UNITS_PER_COMMAND):
+            pipe.rpush(keys.stock(session_id, item.item_id), *item.units[start : start + UNITS_PER_COMMAND])
+        counts = dict.fromkeys(REJECTION_COUNTERS, 0) | item.counts
+        pipe.hset(keys.counts(session_id, item.item_id), mapping=counts)
+        # Marks the item's stock as present, so loading does not push a fresh full list.
+        pipe.hset(keys.loaded(session_id), str(item.item_id), item.issued)
+    for data in transactions:
+        user_id, item_id, txn_id = int(data["user"]), int(data["item"]), data["txn"]
+        pipe.hset(keys.txn(session_id, txn_id), mapping=data)
+        pipe.sadd(keys.user_txns(session_id, user_id), txn_id)
+        if data["status"] in ACTIVE_STATUSES:
+            pipe.hincrby(keys.user(session_id, user_id), str(item_id), int(data["quantity"]))
+        if data["status"] == ReservationStatus.RESERVED:
+            pipe.zadd(keys.holds(session_id), {txn_id: float(data["expires_at"])})
+    pipe.execute()

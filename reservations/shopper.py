@@ -1,9 +1,14 @@
-"""What the site remembers about a shopper between requests, in their (Redis-backed) session.
+"""What the site remembers about a shopper between requests, in their (Redis-backed) Django session.
 
-Their location (to sort products by distance) and their current TransactionID per sale session,
-minted each time they open the sale page. A reservation uses a TransactionID derived from it per
-item (``item_txn_id``), so a double submit replays the same reservation and the reserve request
-itself never has to write the session.
+``ShopperSession`` wraps ``request.session`` (or any ``SessionBase``) and is the one place that
+knows its fields: the logged-in user, their location (to sort products by distance), and per sale
+session their visit (the TransactionID minted each time they open the sale page), their CAPTCHA
+pass and their waiting-room admission pass; and it copies those into the reserve ticket beside
+the sale (``reservations.tickets``). Every method that concerns one sale takes its ``session_id``
+first. Nothing here reads SQL; wrapping a lazy ``request.session`` reads nothing until asked.
+
+A reservation uses a TransactionID derived from the visit per item (``item_txn_id``), so a double
+submit replays the same reservation and the reserve request itself never writes the session.
 """
 
 from __future__ import annotations
@@ -11,12 +16,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.contrib import auth
 from ulid import ULID
 
-LOCATION_KEY = "fs_location"
-TXN_KEY = "fs_txn"
+from flashsale.clock import as_timestamp
+from reservations import tickets
+from reservations.admission import admission_expires_at
+from reservations.tickets import Ticket
+
+LOCATION_FIELD = "fs_location"
+VISITS_FIELD = "fs_txn"
+CAPTCHA_PASSES_FIELD = "fs_captcha_pass"
+ADMISSION_PASSES_FIELD = "admission_passes"
 
 
 @dataclass(frozen=True)
@@ -39,62 +53,166 @@ def default_location() -> Location:
         return Location(48.8566, 2.3522, "Paris", "default")
 
 
-def _latitude(value) -> float:
+def _latitude(value: Any) -> float:
     lat = float(value)
     if not -90 <= lat <= 90:
         raise InvalidLocation("latitude out of range")
     return lat
 
 
-def _longitude(value) -> float:
+def _longitude(value: Any) -> float:
     lon = float(value)
     if not -180 <= lon <= 180:
         raise InvalidLocation("longitude out of range")
     return lon
 
 
-def current_location(store: MutableMapping) -> Location:
-    data = store.get(LOCATION_KEY)
-    if not data:
-        return default_location()
-    return Location(data["lat"], data["lon"], data.get("name", ""), data.get("source", "device"))
-
-
-def remember_location(store: MutableMapping, *, latitude, longitude, name: str, source: str) -> Location:
-    """Validate and keep a location; raises InvalidLocation for values that are not coordinates."""
-    try:
-        location = Location(_latitude(latitude), _longitude(longitude), name[:100], source)
-    except (TypeError, ValueError) as exc:
-        raise InvalidLocation(str(exc)) from exc
-    store[LOCATION_KEY] = {"lat": location.latitude, "lon": location.longitude, "name": location.name, "source": source}
-    return location
-
-
 @dataclass(frozen=True)
 class Entry:
+    """One visit of a sale page: its TransactionID and when it began (epoch seconds)."""
+
     txn_id: str
     entered_at: float
 
 
-def current_entry(store: MutableMapping, session_id: int, *, now: float) -> Entry:
-    """The shopper's TransactionID for this sale session, minted on first use."""
-    data = store.get(TXN_KEY, {}).get(str(session_id))
-    if data:
-        return Entry(data["id"], data["at"])
-    return renew_entry(store, session_id, now=now)
+class ShopperSession:
+    """One shopper's Django session, read and written through named methods (see the module doc)."""
 
+    def __init__(self, store: MutableMapping[str, Any]):
+        self.store = store
 
-def renew_entry(store: MutableMapping, session_id: int, *, now: float) -> Entry:
-    """Mint a fresh TransactionID (a new visit of the sale page).
+    @property
+    def session_key(self) -> str | None:
+        key = getattr(self.store, "session_key", None)
+        return str(key) if key else None
 
-    The reserve request reads the visit from the shopper's ticket, not from the session: a caller
-    that renews the visit also rewrites the ticket (``reservations.tickets.refresh_ticket``).
-    """
-    entry = Entry(str(ULID()), now)
-    entries = dict(store.get(TXN_KEY, {}))
-    entries[str(session_id)] = {"id": entry.txn_id, "at": entry.entered_at}
-    store[TXN_KEY] = entries
-    return entry
+    @property
+    def user_id(self) -> int | None:
+        """The logged-in user's id straight from the session: no cache or database read."""
+        value = self.store.get(auth.SESSION_KEY)
+        return int(value) if value is not None else None
+
+    def _per_sale(self, field: str) -> dict[str, Any]:
+        value = self.store.get(field)
+        return value if isinstance(value, dict) else {}
+
+    def _set_per_sale(self, field: str, session_id: int, value: Any) -> None:
+        # Reassigning (not mutating in place) marks the session modified so it is saved.
+        self.store[field] = {**self._per_sale(field), str(session_id): value}
+
+    # --- location ------------------------------------------------------------------------------
+
+    def location(self) -> Location:
+        data = self.store.get(LOCATION_FIELD)
+        if not data:
+            return default_location()
+        return Location(data["lat"], data["lon"], data.get("name", ""), data.get("source", "device"))
+
+    def remember_location(self, *, latitude: Any, longitude: Any, name: str, source: str) -> Location:
+        """Validate and keep a location; raises InvalidLocation for values that are not coordinates."""
+        try:
+            location = Location(_latitude(latitude), _longitude(longitude), name[:100], source)
+        except (TypeError, ValueError) as exc:
+            raise InvalidLocation(str(exc)) from exc
+        self.store[LOCATION_FIELD] = {
+            "lat": location.latitude,
+            "lon": location.longitude,
+            "name": location.name,
+            "source": source,
+        }
+        return location
+
+    # --- visits --------------------------------------------------------------------------------
+
+    def visit(self, session_id: int, *, now: float) -> Entry:
+        """The shopper's current visit of this sale page, minted on first use."""
+        data = self._per_sale(VISITS_FIELD).get(str(session_id))
+        if data:
+            return Entry(data["id"], data["at"])
+        return self.new_visit(session_id, now=now)
+
+    def new_visit(self, session_id: int, *, now: float) -> Entry:
+        """Mint a fresh TransactionID (a new visit of the sale page).
+
+        The reserve request reads the visit from the shopper's ticket, not from the session: a
+        caller that starts a visit also rewrites the ticket (``refresh_ticket``).
+        """
+        entry = Entry(str(ULID()), now)
+        self._set_per_sale(VISITS_FIELD, session_id, {"id": entry.txn_id, "at": entry.entered_at})
+        return entry
+
+    # --- the CAPTCHA pass ----------------------------------------------------------------------
+
+    def captcha_pass_until(self, session_id: int) -> float | None:
+        value = self._per_sale(CAPTCHA_PASSES_FIELD).get(str(session_id))
+        return float(value) if value is not None else None
+
+    def has_captcha_pass(self, session_id: int, *, now: float) -> bool:
+        expires = self.captcha_pass_until(session_id)
+        return expires is not None and as_timestamp(now) < expires
+
+    def grant_captcha_pass(self, session_id: int, *, now: float, seconds: int | None = None) -> float:
+        """Record a solved CAPTCHA for ``session_id``; returns the pass's expiry (epoch seconds).
+
+        Call the store's ``save()`` yourself when it is not attached to a request.
+        """
+        lifetime = settings.FLASHSALE_CAPTCHA_PASS_SECONDS if seconds is None else seconds
+        expires = as_timestamp(now) + lifetime
+        self._set_per_sale(CAPTCHA_PASSES_FIELD, session_id, expires)
+        return expires
+
+    def keep_captcha_pass_until(self, session_id: int, until: float) -> None:
+        """After an admission the shopper is not asked again in this session until ``until``."""
+        if until > (self.captcha_pass_until(session_id) or 0.0):
+            self._set_per_sale(CAPTCHA_PASSES_FIELD, session_id, until)
+
+    # --- the admission pass --------------------------------------------------------------------
+
+    def admission_pass(self, session_id: int) -> str | None:
+        found = self._per_sale(ADMISSION_PASSES_FIELD).get(str(session_id))
+        return found if isinstance(found, str) else None
+
+    def store_admission_pass(self, session_id: int, admission_pass: str) -> None:
+        if self.admission_pass(session_id) != admission_pass:
+            self._set_per_sale(ADMISSION_PASSES_FIELD, session_id, admission_pass)
+
+    def admitted_until(self, session_id: int, *, now: float) -> float | None:
+        """When this shopper's admission pass for ``session_id`` lapses; None without a valid one."""
+        return admission_expires_at(self.admission_pass(session_id), self.user_id, session_id, now=now)
+
+    def is_admitted(self, session_id: int, *, now: float) -> bool:
+        return self.admitted_until(session_id, now=now) is not None
+
+    # --- the reserve ticket --------------------------------------------------------------------
+
+    def ticket(self, session_id: int, *, now: float) -> Ticket:
+        """The reserve ticket of this (logged-in) session for one sale (mints the visit if none)."""
+        user_id = self.user_id
+        if user_id is None:
+            raise ValueError("only a logged-in shopper has a reserve ticket")
+        entry = self.visit(session_id, now=now)
+        location = self.location()
+        return Ticket(
+            user_id=user_id,
+            captcha_until=self.captcha_pass_until(session_id) or 0.0,
+            admitted_until=self.admitted_until(session_id, now=now) or 0.0,
+            visit_txn=entry.txn_id,
+            entered_at=entry.entered_at,
+            latitude=location.latitude,
+            longitude=location.longitude,
+        )
+
+    def refresh_ticket(self, session_id: int, *, now: float) -> Ticket | None:
+        """Rewrite the ticket after the session changed (a sale-page visit, a new location); returns it.
+
+        None for an anonymous shopper; a session without a key yet gets no ticket stored.
+        """
+        if self.user_id is None:
+            return None
+        ticket = self.ticket(session_id, now=now)
+        if self.session_key:
+            tickets.store_ticket(session_id, self.session_key, ticket)
+        return ticket
 
 
 # Crockford's base32, the ULID alphabet.

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from flashsale import clock
-from reservations import drain, stock
+from reservations import availability, drain, holds
 from reservations.audit_tasks import audit_live_sessions, audit_session_now  # noqa: F401  (beat finds them here)
 
 log = logging.getLogger(__name__)
@@ -18,8 +18,8 @@ def expire_holds() -> int:
     """Release every due hold of every loaded session (beat: every 15 s)."""
     now = clock.now_ts()
     released = 0
-    for session_id in stock.loaded_session_ids():
-        count = stock.expire_holds(session_id, now=now)
+    for session_id in availability.loaded_session_ids():
+        count = holds.expire_holds(session_id, now=now)
         if count:
             log.info("session %s: %d holds expired", session_id, count)
         released += count

@@ -4,7 +4,10 @@ A reserve request needs the user, the CAPTCHA and admission passes, the sale-pag
 TransactionID and the location, all of which live in the shopper's Django session. Reading the
 session first costs a Redis round trip and an unpickle before the reserve script can run, so the
 site copies those fields into a small hash under the sale session's hash tag (``keys.ticket``)
-and the reserve script reads it itself: one round trip decides (DESIGN.md, "the reserve request").
+and the reserve script reads it itself: one round trip decides (docs/reservations.md, "the reserve
+request"). ``reservations.shopper.ShopperSession`` builds tickets from the Django session; this
+module stores, reads and deletes them. Functions take the sale's ``session_id`` first, then the
+browser session's ``session_key``.
 
 A ticket is a cache of the session that only the site writes, so it proves nothing the session
 cookie does not: it is found by a digest of the session key. It is written on every sale-page
@@ -18,15 +21,15 @@ simply expires leaves its tickets to their own TTL, ``FLASHSALE_RESERVE_TICKET_S
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
-from plans import keys
-from plans.redis import as_int, as_str, is_cluster, sale_redis
-from reservations import captcha_gate, shopper
-from reservations.admission import admission_expires_at
+from flashsale.store import keys
+from flashsale.store.client import is_cluster, sale_redis
+from flashsale.store.replies import as_int, decode_map
 
 
 @dataclass(frozen=True)
@@ -55,21 +58,6 @@ def lifetime_seconds() -> int:
     return int(settings.FLASHSALE_RESERVE_TICKET_SECONDS)
 
 
-def ticket_from_session(session_data: MutableMapping, session_id: int, *, user_id: int, now: float) -> Ticket:
-    """The ticket of a logged-in session for one sale session (mints the visit's TransactionID if none)."""
-    entry = shopper.current_entry(session_data, session_id, now=now)
-    location = shopper.current_location(session_data)
-    return Ticket(
-        user_id=user_id,
-        captcha_until=captcha_gate.pass_expires_at(session_data, session_id) or 0.0,
-        admitted_until=admission_expires_at(session_data, user_id, session_id, now=now) or 0.0,
-        visit_txn=entry.txn_id,
-        entered_at=entry.entered_at,
-        latitude=location.latitude,
-        longitude=location.longitude,
-    )
-
-
 def ticket_fields(ticket: Ticket) -> dict[str, str]:
     return {
         "user": str(ticket.user_id),
@@ -82,16 +70,16 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
     }
 
 
-def store_ticket(session_key: str, session_id: int, ticket: Ticket, *, client=None) -> None:
+def store_ticket(session_id: int, session_key: str, ticket: Ticket, *, client: Any = None) -> None:
     """Write (replace) the ticket of ``session_key`` for ``session_id``: one round trip."""
-    store_tickets([(session_key, session_id, ticket)], client=client)
+    store_tickets([(session_id, session_key, ticket)], client=client)
 
 
-def store_tickets(entries: Iterable[tuple[str, int, Ticket]], *, client=None) -> None:
-    """Write many ``(session key, session id, ticket)`` at once (one pipelined round trip)."""
+def store_tickets(entries: Iterable[tuple[int, str, Ticket]], *, client: Any = None) -> None:
+    """Write many ``(session id, session key, ticket)`` at once (one pipelined round trip)."""
     pipe = (client or sale_redis()).pipeline(transaction=False)
     lifetime = lifetime_seconds()
-    for session_key, session_id, ticket in entries:
+    for session_id, session_key, ticket in entries:
         key = ticket_key(session_id, session_key)
         # Every field is written each time, so HSET replaces the whole ticket.
         pipe.hset(key, mapping=ticket_fields(ticket))
@@ -99,26 +87,10 @@ def store_tickets(entries: Iterable[tuple[str, int, Ticket]], *, client=None) ->
     pipe.execute()
 
 
-def refresh_ticket(
-    session_key: str | None, session_data: MutableMapping, session_id: int, *, user_id, now
-) -> Ticket | None:
-    """Rewrite the ticket after the session changed (a sale-page visit, a new location); returns it.
-
-    None for an anonymous shopper; a session without a key yet gets no ticket stored.
-    """
-    if user_id is None:
+def read_ticket(session_id: int, session_key: str) -> Ticket | None:
+    fields = decode_map(sale_redis().hgetall(ticket_key(session_id, session_key)))
+    if not fields:
         return None
-    ticket = ticket_from_session(session_data, session_id, user_id=user_id, now=now)
-    if session_key:
-        store_ticket(session_key, session_id, ticket)
-    return ticket
-
-
-def read_ticket(session_key: str, session_id: int) -> Ticket | None:
-    raw = sale_redis().hgetall(ticket_key(session_id, session_key))
-    if not raw:
-        return None
-    fields = {as_str(name): as_str(value) for name, value in raw.items()}
     return Ticket(
         user_id=as_int(fields["user"]),
         captcha_until=float(fields["captcha_until"]),

@@ -1,6 +1,6 @@
 """The waiting room of a sale session: pre-queue, fair opening shuffle, rate-limited admission.
 
-Everything lives in Redis under the session's hash tag (keys in ``plans.keys``) and changes only
+Everything lives in Redis under the session's hash tag (keys in ``flashsale.store.keys``) and changes only
 through the ``reservations/lua/waiting_*.lua`` scripts, so no shopper request touches SQL and
 concurrent web workers never admit anyone twice. Admission is lazy: every visit or poll runs the
 token bucket with the ``now`` it is given, so no background process is needed to let people in.
@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from redis.commands.core import Script
 
 from flashsale import clock
-from plans import keys
-from plans.redis import as_int, as_str, sale_redis
+from flashsale.store import keys
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_int, as_str, decode_fields
+from flashsale.store.scripts import lua_script
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +78,9 @@ class WaitingStatus:
 
 # --- scripts -----------------------------------------------------------------------------------
 
-_scripts: dict[str, Script] = {}
-
-
-def _script(name: str) -> Script:
-    """The Lua script ``name``; every call passes its client (or pipeline), EVALSHA with reload."""
-    script = _scripts.get(name)
-    if script is None:
-        # Bytes, so no client is needed to compute the SHA.
-        script = _scripts[name] = Script(None, (LUA_DIR / f"{name}.lua").read_bytes())
-    return script
+WAITING_VISIT = lua_script(LUA_DIR / "waiting_visit.lua")
+WAITING_OPEN = lua_script(LUA_DIR / "waiting_open.lua")
+WAITING_CONTROL = lua_script(LUA_DIR / "waiting_control.lua")
 
 
 _stock_keys_cache: dict[int, tuple[float, list[str]]] = {}
@@ -127,27 +121,37 @@ def _visit_keys(r, session_id: int) -> list[str]:
     ]
 
 
-def _status_from(reply, now: float) -> WaitingStatus:
-    state, position, waiting, rate, paused, admitted_at, starts_at, tokens = (as_str(part) for part in reply)
-    rate_value = float(rate) if rate else None
-    position_value = int(position)
-    paused_flag = paused == "1"
-    starts = float(starts_at) if starts_at else None
+@dataclass(frozen=True)
+class VisitReply:
+    """``waiting_visit.lua``'s answer (see its header)."""
+
+    state: str
+    position: int
+    waiting: int
+    rate: float | None
+    paused: bool
+    admitted_at: float | None
+    starts_at: float | None
+    tokens: float | None
+
+
+def _status_from(raw, now: float) -> WaitingStatus:
+    reply = decode_fields(VisitReply, raw)
     return WaitingStatus(
-        state=state,
-        position=position_value,
-        waiting=int(waiting),
-        rate=rate_value if rate_value and rate_value > 0 else None,
-        paused=paused_flag,
-        admitted_at=float(admitted_at) if admitted_at else None,
-        starts_at=starts,
+        state=reply.state,
+        position=reply.position,
+        waiting=reply.waiting,
+        rate=reply.rate if reply.rate and reply.rate > 0 else None,
+        paused=reply.paused,
+        admitted_at=reply.admitted_at,
+        starts_at=reply.starts_at,
         eta_seconds=estimated_wait(
-            state,
-            position=position_value,
-            rate=rate_value,
-            paused=paused_flag,
-            tokens=float(tokens or 0),
-            starts_at=starts,
+            reply.state,
+            position=reply.position,
+            rate=reply.rate,
+            paused=reply.paused,
+            tokens=reply.tokens or 0.0,
+            starts_at=reply.starts_at,
             now=now,
         ),
     )
@@ -179,7 +183,7 @@ def _now(now: float | None) -> float:
 
 def _visit(session_id: int, user_id: int | None, *, join: bool, now: float) -> WaitingStatus:
     r = sale_redis()
-    visit = _script("waiting_visit")
+    visit = WAITING_VISIT
     args = [repr(now), "" if user_id is None else str(int(user_id)), "1" if join else "0", *_settings_args()]
     for _ in range(2):
         reply = visit(keys=_visit_keys(r, session_id), args=args, client=r)
@@ -228,7 +232,7 @@ def shuffle_pre_queue(session_id: int, *, now: float | None = None, rng: random.
     starts_at = as_str(r.hget(keys.session(session_id), "starts_at"))
     if starts_at is None:
         raise WaitingRoomError("The session is not loaded.", session_id=session_id)
-    write = _script("waiting_open")
+    write = WAITING_OPEN
     for _ in range(SHUFFLE_ATTEMPTS):
         pipe = r.pipeline(transaction=True)
         pipe.hget(keys.waiting(session_id), "pre_version")
@@ -277,15 +281,13 @@ def set_admission_rate(session_id: int, rate: float | None, *, now: float | None
     if rate is not None and (not math.isfinite(rate) or rate < 0):
         raise ValueError("The admission rate must be a positive number of admissions per second, or empty.")
     value = "0" if not rate else repr(float(rate))
-    _script("waiting_control")(
-        keys=[keys.waiting(session_id)], args=[repr(_now(now)), "rate", value], client=sale_redis()
-    )
+    WAITING_CONTROL(keys=[keys.waiting(session_id)], args=[repr(_now(now)), "rate", value], client=sale_redis())
     log.info("waiting room of session %s: admission rate set to %s", session_id, value if rate else "all at once")
 
 
 def pause_admissions(session_id: int, paused: bool, *, now: float | None = None) -> None:
     """Stop (``True``) or resume (``False``) admissions; the queue keeps its order meanwhile."""
-    _script("waiting_control")(
+    WAITING_CONTROL(
         keys=[keys.waiting(session_id)],
         args=[repr(_now(now)), "paused", "1" if paused else "0"],
         client=sale_redis(),
@@ -392,7 +394,7 @@ def simulate_admissions(
     # Each shopper polls every poll_every seconds from a random phase, like independent browsers.
     phase = {user: rng.random() * poll_every for user in users}
 
-    visit = _script("waiting_visit")
+    visit = WAITING_VISIT
     visit_keys = _visit_keys(r, session_id)
     fixed = _settings_args()
     waiting: set[int] = set()

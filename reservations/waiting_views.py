@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET
 
 from flashsale import clock
 from flashsale.auth import session_user_id
-from reservations import captcha_gate
-from reservations.admission import admission_required, pass_for_admission, store_admission_pass
+from reservations.admission import admission_required, pass_for_admission
+from reservations.shopper import ShopperSession
 from reservations.waiting_room import (
     WaitingRoomError,
     WaitingStatus,
@@ -55,12 +55,10 @@ def waiting_url(session_id: int) -> str:
 
 
 def _grant(request: HttpRequest, session_id: int, user_id: int, status: WaitingStatus) -> None:
-    admission_pass = pass_for_admission(user_id, session_id, admitted_at=status.admitted_at)
-    store_admission_pass(request.session, session_id, admission_pass)
+    shopper = ShopperSession(request.session)
+    shopper.store_admission_pass(session_id, pass_for_admission(user_id, session_id, admitted_at=status.admitted_at))
     # They solved the CAPTCHA to queue; a long wait must not make them solve it again to reserve.
-    captcha_gate.keep_pass_until(
-        request.session, session_id, status.admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS
-    )
+    shopper.keep_captcha_pass_until(session_id, status.admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS)
 
 
 def eta_text(seconds: int | None) -> str:
@@ -120,7 +118,7 @@ def waiting_room(request: HttpRequest, session_id: int) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not admission_required():
         return _see_other(sale_page_url(session_id))
-    if not captcha_gate.has_pass(request.session, session_id, now=clock.now_ts()):
+    if not ShopperSession(request.session).has_captcha_pass(session_id, now=clock.now_ts()):
         return _see_other(reverse("reservations-captcha", args=[session_id]))
     try:
         status = enter_waiting_room(session_id, user_id)

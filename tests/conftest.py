@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def redis_conn():
     """The real Redis behind the site, emptied before the test so state never leaks."""
-    from reservations.stock import forget_display_data
+    from reservations.display import forget_display_data
 
     conn = get_redis_connection("default")
     conn.flushdb()

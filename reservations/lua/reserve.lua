@@ -9,7 +9,8 @@
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
 --             ticket is missing or stale; it may then store a fresh ticket, ARGV 21..24).
 -- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
--- (plans.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
+-- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
+-- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
 --
 -- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 timeline  8 ticket
 --       9 per-IP rate window

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from tests.factories import load_live_session
 
 CHANGELIST = "admin:plans_salesession_changelist"

@@ -59,7 +59,7 @@ def test_a_session_not_loaded_is_refused(operator_client, clock, redis_conn):
     response = operator_client.post(_url(draft), {"rate": "5"}, follow=True)
 
     assert "Draft is draft: the admission rate can be set once it is loaded." in _messages(response)
-    from plans import keys
+    from flashsale.store import keys
 
     assert redis_conn.exists(keys.waiting(draft.pk)) == 0
 

@@ -60,7 +60,7 @@ def test_audit_state_is_carried(operator_client, opening_soon, redis_conn):
     assert balanced["ok"] is True
     assert balanced["summary"] == f"session {opening_soon.pk}: 1 items and 0 users balanced"
 
-    from plans import keys
+    from flashsale.store import keys
 
     item = opening_soon.items.get()
     redis_conn.rpop(keys.stock(opening_soon.pk, item.pk))

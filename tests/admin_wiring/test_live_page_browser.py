@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 
-from plans import keys
+from flashsale.store import keys
 from plans.loading import load_session_into_redis
 from reservations.audit import audit_session
 from reservations.waiting_room import enter_waiting_room, waiting_room_stats

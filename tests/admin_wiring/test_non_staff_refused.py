@@ -7,7 +7,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from plans.models import Adjustment
 from reservations.audit import latest_report
 from reservations.waiting_room import waiting_room_stats

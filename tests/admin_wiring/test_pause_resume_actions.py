@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from reservations.waiting_room import waiting_room_stats
 from tests.admin_wiring.conftest import run_action
 from tests.factories import make_session

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from plans.models import Adjustment
 from reservations.audit import REPAIR_REASON_PREFIX, audit_session, drifting_sessions
 from tests.admin_wiring.conftest import run_action

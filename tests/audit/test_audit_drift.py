@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from plans.models import Adjustment
 from reservations.audit import (
     REPAIR_REASON_PREFIX,
@@ -17,7 +17,7 @@ from reservations.audit import (
     latest_report,
     repair_session,
 )
-from reservations.stock import confirm_payment, release_hold, reserve_units
+from reservations.holds import confirm_payment, release_hold, reserve_units
 
 pytestmark = pytest.mark.django_db
 

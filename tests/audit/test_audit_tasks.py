@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from reservations.audit import drifting_sessions, latest_report
 from reservations.audit_tasks import audit_live_sessions, audit_session_now
 from tests.factories import make_item, make_session

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from reservations.audit import audit_session
 from reservations.drain import drain_session
+from reservations.holds import release_hold, reserve_units
 from reservations.models import Transaction
-from reservations.stock import release_hold, reserve_units
 
 pytestmark = pytest.mark.django_db
 

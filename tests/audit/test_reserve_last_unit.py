@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from reservations.audit import audit_session
-from reservations.stock import SoldOut, reserve_units
+from reservations.holds import reserve_units
+from reservations.refusals import SoldOut
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from flashsale import clock
 from plans.models import SaleItem, SaleSession
 from reservations.checkout import checkout_url_for
 from reservations.drain import drain_session
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 from tests.browser.support import BROWSER_MARKS, Screenshots
 from tests.factories import make_product, make_provider
 

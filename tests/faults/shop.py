@@ -1,7 +1,7 @@
 """Logged-in shoppers for HTTP tests, and the stock and bookkeeping checks every fault test ends with.
 
 Shoppers are made the way the benchmark makes them: a user, a Django session in the cache session
-store with the auth keys, a CAPTCHA pass (``reservations.captcha_gate.grant_pass``) and a location;
+store with the auth keys, a CAPTCHA pass (``ShopperSession.grant_captcha_pass``) and a location;
 a ``requests.Session`` carries the session cookie and a CSRF cookie + header.
 """
 
@@ -20,11 +20,11 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.cache import SessionStore
 from django.utils.crypto import get_random_string
 
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.replies import as_str
 from plans.loading import load_session_into_redis
-from plans.redis import as_str
-from reservations import captcha_gate, shopper
 from reservations.models import Transaction
+from reservations.shopper import ShopperSession
 from reservations.tokens import verify_for_site
 from tests.factories import make_item, make_product, make_session
 from tests.support.sales import Sale, item_figures  # noqa: F401  (re-exported to the suite's tests)
@@ -71,8 +71,8 @@ def make_shoppers(count: int, *, sale_ids: list[int], prefix: str = "shopper") -
         store[BACKEND_SESSION_KEY] = BACKEND
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         for sale_id in sale_ids:
-            captcha_gate.grant_pass(store, sale_id, now=now)
-            shopper.current_entry(store, sale_id, now=now)
+            ShopperSession(store).grant_captcha_pass(sale_id, now=now)
+            ShopperSession(store).visit(sale_id, now=now)
         store.create()
         made.append(Shopper(user_id=user.pk, session_key=store.session_key, csrf=get_random_string(32)))
     return made

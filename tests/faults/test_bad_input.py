@@ -22,11 +22,12 @@ from ulid import ULID
 from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRejection, SyncRun
 from catalog.serializers import ProductRecordSerializer
-from plans import keys
+from flashsale.store import keys
 from plans.loading import load_session_into_redis
 from reconciliation.gateway import webhook_signature
-from reservations import captcha_gate, shopper, stock, tickets
+from reservations import holds
 from reservations.models import Transaction
+from reservations.shopper import CAPTCHA_PASSES_FIELD, LOCATION_FIELD, ShopperSession
 from tests.factories import make_item, make_product, make_provider, make_session
 from tests.faults.shop import item_figures
 
@@ -150,7 +151,7 @@ def paid_sale(db, settings):
     item = make_item(session, make_product(), quantity=5, sale_price=Decimal("10.00"))
     load_session_into_redis(session)
     user = get_user_model().objects.create_user("payer", password="x-long-enough-1")
-    reservation = stock.reserve_units(
+    reservation = holds.reserve_units(
         session.pk, item.pk, user_id=user.pk, quantity=1, txn_id=str(ULID()), now=time.time()
     )
     return session, item, reservation
@@ -195,7 +196,7 @@ def sale_state(redis_conn, session, item, reservation) -> tuple:
     return (
         Transaction.objects.count(),
         tuple(sorted(item_figures(redis_conn, session.pk, item.pk).items())),
-        tuple(sorted(stock.transaction_state(session.pk, reservation.txn_id).items())),
+        tuple(sorted(holds.transaction_state(session.pk, reservation.txn_id).items())),
     )
 
 
@@ -254,7 +255,7 @@ def shop(db, client, settings):
     user = get_user_model().objects.create_user("hostile", password="x-long-enough-1")
     client.force_login(user)
     store = client.session
-    captcha_gate.grant_pass(store, session.pk, now=time.time())
+    ShopperSession(store).grant_captcha_pass(session.pk, now=time.time())
     store.save()
     return session, item, user
 
@@ -274,9 +275,9 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
     # A fresh visit each time, so an accepted post is a new reservation (not a replay): a new
     # TransactionID in the session and in its reserve ticket, as the sale page writes them.
     store = client.session
-    shopper.renew_entry(store, session.pk, now=time.time())
+    ShopperSession(store).new_visit(session.pk, now=time.time())
     store.save()
-    tickets.refresh_ticket(store.session_key, store, session.pk, user_id=user.pk, now=time.time())
+    ShopperSession(store).refresh_ticket(session.pk, now=time.time())
     before = item_figures(redis_conn, session.pk, item.pk)
     txns = redis_conn.scard(keys.user_txns(session.pk, user.pk))
     data = {} if quantity is None else {"quantity": quantity}
@@ -299,11 +300,11 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
 def test_generated_captcha_answers_never_fail_and_grant_nothing_wrong(shop, client, fields):
     session, _, _ = shop
     store = client.session
-    store[captcha_gate.PASSES_FIELD] = {}
+    store[CAPTCHA_PASSES_FIELD] = {}
     store.save()
     response = client.post(f"/sessions/{session.pk}/captcha/", data=fields)
     assert response.status_code < 500, fields
-    has_pass = captcha_gate.has_pass(client.session, session.pk, now=time.time())
+    has_pass = ShopperSession(client.session).has_captcha_pass(session.pk, now=time.time())
     if response.status_code == 303:
         # Only the test mode's magic answer passes; a random string never does.
         assert (fields.get("captcha_1") or "").strip().lower() == "passed" and has_pass
@@ -316,14 +317,14 @@ def test_generated_captcha_answers_never_fail_and_grant_nothing_wrong(shop, clie
 @given(fields=st.dictionaries(st.sampled_from(["latitude", "longitude", "city"]), texts, max_size=3))
 def test_generated_locations_never_fail_and_bad_ones_are_not_kept(shop, client, fields):
     session, _, _ = shop
-    before = client.session.get(shopper.LOCATION_KEY)
+    before = client.session.get(LOCATION_FIELD)
     response = client.post(f"/sessions/{session.pk}/location/", data=fields)
     assert response.status_code in (303, 400), (response.status_code, fields)
     if response.status_code == 400:
         assert b"not valid" in response.content or b"Pick one" in response.content
-        assert client.session.get(shopper.LOCATION_KEY) == before
+        assert client.session.get(LOCATION_FIELD) == before
     else:
-        kept = client.session[shopper.LOCATION_KEY]
+        kept = client.session[LOCATION_FIELD]
         assert -90 <= kept["lat"] <= 90 and -180 <= kept["lon"] <= 180
 
 

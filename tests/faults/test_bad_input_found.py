@@ -18,10 +18,10 @@ from ulid import ULID
 
 from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRejection
-from plans import keys
+from flashsale.store import keys
 from plans.loading import load_session_into_redis
 from reconciliation.gateway import webhook_signature
-from reservations import stock
+from reservations import holds
 from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.factories import make_item, make_product, make_provider, make_session
@@ -61,7 +61,7 @@ def reservation(db):
     item = make_item(session, make_product(), quantity=5, sale_price=Decimal("10.00"))
     load_session_into_redis(session)
     user = get_user_model().objects.create_user("payer", password="x-long-enough-1")
-    return stock.reserve_units(session.pk, item.pk, user_id=user.pk, quantity=1, txn_id=str(ULID()), now=time.time())
+    return holds.reserve_units(session.pk, item.pk, user_id=user.pk, quantity=1, txn_id=str(ULID()), now=time.time())
 
 
 def signed_post(client, settings, event: dict):
@@ -100,15 +100,15 @@ def test_a_signed_webhook_with_an_infinite_number_is_a_400(reservation, client, 
 
 
 def test_an_overlong_gateway_order_id_is_refused_before_anything_changes(reservation, client, settings, redis_conn):
-    before = stock.transaction_state(reservation.session_id, reservation.txn_id)
+    before = holds.transaction_state(reservation.session_id, reservation.txn_id)
     response = signed_post(client, settings, payment_event(reservation, id="ord_" + "f" * 120))
     assert response.status_code == 400, response.status_code
-    assert stock.transaction_state(reservation.session_id, reservation.txn_id) == before
+    assert holds.transaction_state(reservation.session_id, reservation.txn_id) == before
 
 
 def test_one_unstorable_stream_event_does_not_stop_the_drainer(reservation, redis_conn):
     other_user = get_user_model().objects.create_user("next", password="x-long-enough-1")
-    other = stock.reserve_units(
+    other = holds.reserve_units(
         reservation.session_id,
         reservation.item_id,
         user_id=other_user.pk,
@@ -117,7 +117,7 @@ def test_one_unstorable_stream_event_does_not_stop_the_drainer(reservation, redi
         now=time.time(),
     )
     # A payment whose gateway order id is longer than the column: its event cannot be stored.
-    stock.confirm_payment(
+    holds.confirm_payment(
         reservation.session_id, reservation.txn_id, gateway_order_id="o" * 150, amount="10.00", now=time.time()
     )
     drain_session(reservation.session_id)

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 from ulid import ULID
 
-from plans import keys
-from reservations import stock
+from flashsale.store import keys
+from reservations import holds
 from reservations.drain import GROUP, LOCK_MS
 from reservations.models import Transaction
 from tests.faults.shop import assert_stock_invariant, make_shoppers, open_sale
@@ -34,11 +34,11 @@ def test_a_drainer_killed_before_xack_leaves_no_duplicate_and_no_gap(
     shoppers = make_shoppers(10, sale_ids=[sale.id])
     now = time.time()
     held = [
-        stock.reserve_units(sale.id, sale.item.pk, user_id=s.user_id, quantity=1, txn_id=str(ULID()), now=now)
+        holds.reserve_units(sale.id, sale.item.pk, user_id=s.user_id, quantity=1, txn_id=str(ULID()), now=now)
         for s in shoppers
     ]
     for reservation in held[:2]:
-        stock.confirm_payment(sale.id, reservation.txn_id, gateway_order_id="ord", amount=reservation.amount, now=now)
+        holds.confirm_payment(sale.id, reservation.txn_id, gateway_order_id="ord", amount=reservation.amount, now=now)
     stream = keys.stream(sale.id)
     assert redis_conn.xlen(stream) == 12  # 10 reserved + 2 paid events
 

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from plans import keys
-from plans.redis import as_str
-from reservations import stock
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations import holds
 from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.faults.burst import run_burst
@@ -125,11 +125,11 @@ def test_restarted_empty_rebuild_session_restores_from_postgresql(transactional_
     assert _answered(drained) == {303: 10}
     # One payment in time, one an hour late (after the hold's expiry: flagged, its unit back on sale).
     paid = drained[0].txn_id
-    assert stock.confirm_payment(sale.id, paid, gateway_order_id="ord_1", amount="10.00", now=time.time()).outcome == (
+    assert holds.confirm_payment(sale.id, paid, gateway_order_id="ord_1", amount="10.00", now=time.time()).outcome == (
         "paid"
     )
     late = drained[1].txn_id
-    outcome = stock.confirm_payment(sale.id, late, gateway_order_id="ord_2", amount="10.00", now=time.time() + 3600)
+    outcome = holds.confirm_payment(sale.id, late, gateway_order_id="ord_2", amount="10.00", now=time.time() + 3600)
     assert outcome.outcome == "paid_after_expiry"
     drain_session(sale.id)
     assert Transaction.objects.filter(session=sale.session).count() == 10
@@ -157,9 +157,9 @@ def test_restarted_empty_rebuild_session_restores_from_postgresql(transactional_
     assert hot_after["remaining"] == before[hot.pk]["remaining"]
     # The undrained reservation is not in PostgreSQL: its unit is back on sale and its txn is unknown.
     assert before[other.pk]["held"] == 1 and other_after["held"] == 0 and other_after["remaining"] == 5
-    assert stock.transaction_state(sale.id, undrained.txn_id) == {}
+    assert holds.transaction_state(sale.id, undrained.txn_id) == {}
     assert (
-        stock.confirm_payment(
+        holds.confirm_payment(
             sale.id, undrained.txn_id, gateway_order_id="ord_3", amount="10.00", now=time.time()
         ).outcome
         == "unknown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from plans.adjusting import adjust_stock
 from plans.exceptions import AdjustmentRefused
 from plans.models import Adjustment

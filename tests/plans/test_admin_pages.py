@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from tests.factories import make_item, make_session
 
 pytestmark = pytest.mark.django_db

@@ -25,6 +25,6 @@ def test_anonymous_post_to_adjust_changes_nothing(client, live_session, redis_co
     url = reverse("admin:plans_salesession_adjust", args=[session.pk])
     response = client.post(url, {"item": item.pk, "delta": 100, "reason": "x"})
     assert response.status_code == 302
-    from plans import keys
+    from flashsale.store import keys
 
     assert redis_conn.llen(keys.stock(session.pk, item.pk)) == 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from plans.demo import ITEMS_PER_SESSION, seed_demo_sessions
 from plans.models import SaleSession
 from tests.factories import make_product

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from plans import keys
+from flashsale.store import keys
 from plans.live import live_snapshot
 from plans.models import ItemFinalCounts, SaleSession
 from plans.scheduling import advance_sessions

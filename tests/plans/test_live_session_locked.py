@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from plans.exceptions import SessionLocked
 from plans.forms import NO_NEW_ITEMS, NO_REMOVED_ITEMS
 from plans.models import LOCKED_MESSAGES, SaleItem

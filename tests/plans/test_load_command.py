@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from plans import keys
+from flashsale.store import keys
 from tests.factories import make_item, make_session
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from plans.exceptions import SessionNotLoadable
 from plans.loading import load_session_into_redis, unload_session
 from plans.models import SaleSession

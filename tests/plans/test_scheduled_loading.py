@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from plans import keys
+from flashsale.store import keys
 from plans.models import SaleSession
 from plans.scheduling import advance_sessions
 from plans.tasks import advance_sessions as advance_sessions_task

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from plans.models import SaleSession
 from tests.factories import make_item, make_session
 from tests.support import expire_at

@@ -18,7 +18,7 @@ from ulid import ULID
 from flashsale import clock as site_clock
 from plans.loading import load_session_into_redis
 from plans.models import SaleItem, SaleSession
-from reservations import stock
+from reservations import holds
 from reservations.checkout import checkout_url_for
 from tests.factories import make_item, make_product, make_session
 from tests.support.live_server import live_server_fixture
@@ -69,13 +69,13 @@ def sale(db, clock) -> Sale:
 class Checkout:
     txn_id: str
     url: str
-    reservation: stock.Reservation
+    reservation: holds.Reservation
 
 
 def reserve(sale: Sale, user, *, quantity: int = 1) -> Checkout:
     """Reserve through the reservations code and build the redirect the shopper follows."""
     txn_id = str(ULID())
-    reservation = stock.reserve_units(
+    reservation = holds.reserve_units(
         sale.session.pk, sale.item.pk, user_id=user.pk, quantity=quantity, txn_id=txn_id, now=site_clock.now()
     )
     return Checkout(txn_id=txn_id, url=checkout_url_for(reservation), reservation=reservation)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
 from reconciliation.matching import reconcile_day
 from reconciliation.models import ReconciliationRun
 from reservations.models import Transaction

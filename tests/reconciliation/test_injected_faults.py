@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
 from reconciliation.compensation import compensate
 from reconciliation.matching import reconcile_day
 from reconciliation.models import Compensation, Discrepancy, ReconciliationRun

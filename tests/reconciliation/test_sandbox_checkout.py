@@ -73,7 +73,7 @@ def test_pay_form_without_the_order_nonce_is_refused(sandbox, sale, make_user):
 
 
 def test_cancel_sends_the_shopper_back_and_releases_the_hold(sandbox, sale, make_user, redis_conn):
-    from plans import keys
+    from flashsale.store import keys
 
     checkout = reserve(sale, make_user(), quantity=2)
     on_sale = redis_conn.llen(keys.stock(sale.session.pk, sale.item.pk))

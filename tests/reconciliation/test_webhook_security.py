@@ -8,7 +8,7 @@ import time
 import pytest
 from django.conf import settings
 
-from plans import keys
+from flashsale.store import keys
 from reconciliation.gateway import webhook_signature
 from reservations.models import Transaction
 from tests.reconciliation.conftest import reserve, txn_row
@@ -149,7 +149,7 @@ def test_failed_processing_releases_the_event_id_for_the_retry(client, checkout,
     def broken(*args, **kwargs):
         raise ConnectionError("redis went away")
 
-    monkeypatch.setattr(payments.stock, "confirm_payment", broken)
+    monkeypatch.setattr(payments.holds, "confirm_payment", broken)
     body = event_body(checkout)
     with pytest.raises(ConnectionError):
         post(client, body)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.replies import as_str
 from plans.loading import load_session_into_redis
-from plans.redis import as_str
 from tests.factories import make_item, make_product, make_session
 from tests.support.sales import Sale, item_figures  # noqa: F401  (re-exported to the suite's tests)
 
@@ -69,15 +69,14 @@ def shopper(client, make_user):
 def give_pass(client, session_id: int, *, now, admitted: bool = True) -> None:
     """What solving the CAPTCHA grants, written into the client's server-side session, and (unless
     ``admitted`` is False) the waiting room's admission pass that lets reserve requests through."""
-    from django.contrib.auth import SESSION_KEY
-
-    from reservations.admission import pass_for_admission, store_admission_pass
-    from reservations.captcha_gate import grant_pass
+    from flashsale.clock import as_timestamp
+    from reservations.admission import pass_for_admission
+    from reservations.shopper import ShopperSession
 
     store = client.session
-    grant_pass(store, session_id, now=now)
+    shopper = ShopperSession(store)
+    shopper.grant_captcha_pass(session_id, now=as_timestamp(now))
     if admitted:
-        at = now.timestamp() if hasattr(now, "timestamp") else float(now)
-        admission = pass_for_admission(int(store[SESSION_KEY]), session_id, admitted_at=at)
-        store_admission_pass(store, session_id, admission)
+        admission = pass_for_admission(shopper.user_id, session_id, admitted_at=as_timestamp(now))
+        shopper.store_admission_pass(session_id, admission)
     store.save()

@@ -9,7 +9,16 @@ from captcha.models import CaptchaStore
 from django.contrib.sessions.backends.cache import SessionStore
 from django.urls import reverse
 
-from reservations.captcha_gate import grant_pass, has_pass
+from flashsale.clock import as_timestamp
+from reservations.shopper import ShopperSession
+
+
+def grant_pass(store, session_id, *, now):
+    return ShopperSession(store).grant_captcha_pass(session_id, now=as_timestamp(now))
+
+
+def has_pass(store, session_id, *, now):
+    return ShopperSession(store).has_captcha_pass(session_id, now=as_timestamp(now))
 
 
 def _solve(client, session_id: int, *, answer: str | None = None):

@@ -6,9 +6,10 @@ import itertools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from plans import keys
-from plans.redis import as_str
-from reservations.stock import LimitReached, ReservationRejected, SoldOut, reserve_units
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations.holds import reserve_units
+from reservations.refusals import LimitReached, ReservationRejected, SoldOut
 from tests.reservations.conftest import assert_stock_invariant
 
 BUYERS = 500

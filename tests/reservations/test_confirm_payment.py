@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from plans import keys
-from plans.redis import as_str
-from reservations.stock import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
 from tests.reservations.conftest import assert_stock_invariant
 
 

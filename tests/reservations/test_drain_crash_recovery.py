@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from plans import keys
+from flashsale.store import keys
 from reservations.drain import DrainInterrupted, drain_session
+from reservations.holds import confirm_payment, reserve_units
 from reservations.models import Transaction
-from reservations.stock import confirm_payment, reserve_units
 
 
 def _crash(ids):

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from plans import keys
+from flashsale.store import keys
 from reservations.drain import drain_session, persist_events
+from reservations.holds import (
+    KnownShopper,
+    ReserveRequest,
+    confirm_payment,
+    expire_holds,
+    release_hold,
+    reserve,
+    reserve_units,
+)
 from reservations.models import Transaction
-from reservations.stock import confirm_payment, expire_holds, release_hold, reserve_units
 from reservations.tokens import verify_for_site
 
 
@@ -16,16 +24,20 @@ def test_reservations_become_rows_with_their_later_statuses(load_sale, make_user
     sale = load_sale(quantities=[10], limit=2)
     users = [make_user() for _ in range(4)]
     held = [
-        reserve_units(
-            sale.id,
-            sale.item.pk,
-            user_id=u.pk,
-            quantity=1,
-            txn_id=f"{n:026d}",
-            now=clock.now(),
-            entered_at=clock.now().timestamp() - 30,
-            latitude=48.8566,
-            longitude=2.3522,
+        reserve(
+            ReserveRequest(
+                session_id=sale.id,
+                item_id=sale.item.pk,
+                quantity=1,
+                now=clock.now().timestamp(),
+                shopper=KnownShopper(
+                    user_id=u.pk,
+                    txn_id=f"{n:026d}",
+                    entered_at=clock.now().timestamp() - 30,
+                    latitude=48.8566,
+                    longitude=2.3522,
+                ),
+            )
         )
         for n, u in enumerate(users)
     ]

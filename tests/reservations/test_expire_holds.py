@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from plans import keys
-from plans.redis import as_str
-from reservations.stock import expire_holds, reserve_units, transaction_state
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations.holds import expire_holds, reserve_units, transaction_state
 from tests.reservations.conftest import assert_stock_invariant
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from reservations.drain import drain_session
-from reservations.stock import confirm_payment, expire_holds, reserve_units
+from reservations.holds import confirm_payment, expire_holds, reserve_units
 
 
 def test_the_list_merges_postgres_and_live_holds(shopper, load_sale, clock, settings):

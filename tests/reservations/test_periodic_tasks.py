@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flashsale import settings as site_settings
 from reservations import tasks
+from reservations.holds import reserve_units
 from reservations.models import Transaction
-from reservations.stock import reserve_units
 from tests.reservations.conftest import item_figures
 
 

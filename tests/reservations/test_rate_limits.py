@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from tests.reservations.conftest import give_pass, item_figures
 
 

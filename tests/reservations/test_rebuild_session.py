@@ -7,17 +7,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from plans import keys
+from flashsale.store import keys
 from plans.adjusting import adjust_stock
 from reservations.drain import drain_session
-from reservations.stock import (
-    LimitReached,
-    confirm_payment,
-    expire_holds,
-    release_hold,
-    reserve_units,
-    transaction_state,
-)
+from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
+from reservations.refusals import LimitReached
 from tests.reservations.conftest import assert_stock_invariant, item_figures
 
 

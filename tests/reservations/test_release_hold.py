@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from plans import keys
-from plans.redis import as_str
-from reservations.stock import release_hold, reserve_units, transaction_state
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations.holds import release_hold, reserve_units, transaction_state
 from tests.reservations.conftest import assert_stock_invariant
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
-from reservations.stock import TransactionConflict, reserve_units
+from flashsale.store import keys
+from reservations.holds import reserve_units
+from reservations.refusals import TransactionConflict
 from tests.reservations.conftest import assert_stock_invariant
 
 TXN = "01JDZX3YQ8M7T5V0A2B4C6D8E1"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reservations.stock import LimitReached, confirm_payment, reserve_units
+from reservations.holds import confirm_payment, reserve_units
+from reservations.refusals import LimitReached
 from tests.reservations.conftest import assert_stock_invariant
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reservations.stock import SoldOut, reserve_units
+from reservations.holds import reserve_units
+from reservations.refusals import SoldOut
 from tests.reservations.conftest import assert_stock_invariant
 
 

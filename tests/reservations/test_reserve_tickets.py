@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from plans import keys
+from flashsale.store import keys
 from reservations import tickets
-from reservations.shopper import TXN_KEY, Entry, item_txn_id
-from reservations.stock import TicketNotAccepted, reserve_with_ticket, transaction_state
+from reservations.holds import ReserveRequest, TicketHolder, reserve, transaction_state
+from reservations.refusals import TicketNotAccepted
+from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
 from tests.reservations.conftest import give_pass
 
 
@@ -22,11 +23,16 @@ def _visit(client, sale):
     assert client.get(reverse("reservations-sale", args=[sale.id])).status_code == 200
 
 
+def reserve_with_ticket(session_id, item_id, *, session_key, quantity, now, require_admission):
+    holder = TicketHolder(session_key=session_key, require_admission=require_admission)
+    return reserve(ReserveRequest(session_id=session_id, item_id=item_id, quantity=quantity, now=now, shopper=holder))
+
+
 def _ready(client, sale, clock):
     """A shopper who passed the CAPTCHA, was admitted and opened the sale page (so holds a ticket)."""
     give_pass(client, sale.id, now=clock.now())
     _visit(client, sale)
-    assert tickets.read_ticket(client.session.session_key, sale.id) is not None
+    assert tickets.read_ticket(sale.id, client.session.session_key) is not None
 
 
 def _ticket_refusal(sale, session_key: str, clock) -> str:
@@ -46,7 +52,7 @@ def _ticket_refusal(sale, session_key: str, clock) -> str:
 def test_the_script_derives_the_same_transaction_id_as_python(shopper, load_sale, clock):
     sale = load_sale(quantities=[5, 5], limit=1)
     _ready(shopper, sale, clock)
-    entry = shopper.session[TXN_KEY][str(sale.id)]
+    entry = shopper.session[VISITS_FIELD][str(sale.id)]
 
     for item in sale.items:
         held = reserve_with_ticket(
@@ -68,8 +74,8 @@ def test_the_ticket_carries_the_session_facts(shopper, load_sale, clock, redis_c
     _ready(shopper, sale, clock)
     shopper.post(reverse("reservations-location", args=[sale.id]), {"latitude": "45.75", "longitude": "4.85"})
 
-    ticket = tickets.read_ticket(shopper.session.session_key, sale.id)
-    entry = shopper.session[TXN_KEY][str(sale.id)]
+    ticket = tickets.read_ticket(sale.id, shopper.session.session_key)
+    entry = shopper.session[VISITS_FIELD][str(sale.id)]
     assert ticket.user_id == shopper.user.pk
     assert (ticket.visit_txn, ticket.entered_at) == (entry["id"], entry["at"])
     assert (ticket.latitude, ticket.longitude) == (45.75, 4.85)
@@ -85,7 +91,7 @@ def test_logging_out_ends_the_ticket_at_once(shopper, load_sale, clock, client):
     cookie = shopper.cookies["sessionid"].value
     shopper.post(reverse("logout"))
 
-    assert tickets.read_ticket(cookie, sale.id) is None
+    assert tickets.read_ticket(sale.id, cookie) is None
     # The old cookie, replayed by someone who kept it, reserves nothing.
     client.cookies["sessionid"] = cookie
     response = _reserve(client, sale)
@@ -99,7 +105,7 @@ def test_a_password_change_ends_the_tickets_of_every_session(shopper, load_sale,
     session_key = shopper.session.session_key
     shopper.user.set_password("a new long passphrase 42")
     shopper.user.save()
-    assert tickets.read_ticket(session_key, sale.id) is None
+    assert tickets.read_ticket(sale.id, session_key) is None
 
 
 def test_a_new_visit_of_the_sale_page_is_a_new_reservation_not_a_replay(shopper, load_sale, clock):
@@ -137,7 +143,7 @@ def test_a_ticket_without_an_admission_sends_the_shopper_to_the_waiting_room(sho
     assert response.status_code == 303 and response["Location"] == reverse("reservations-waiting", args=[sale.id])
     assert shopper.session.session_key  # the session is intact
     assert not transaction_state(
-        sale.id, item_txn_id(Entry(shopper.session[TXN_KEY][str(sale.id)]["id"], 0), sale.item.pk)
+        sale.id, item_txn_id(Entry(shopper.session[VISITS_FIELD][str(sale.id)]["id"], 0), sale.item.pk)
     )
 
 
@@ -147,7 +153,7 @@ def test_the_reservation_records_the_ticket_location_and_visit(shopper, load_sal
     shopper.post(reverse("reservations-location", args=[sale.id]), {"latitude": "43.3", "longitude": "5.37"})
     assert _reserve(shopper, sale).status_code == 303
 
-    entry = shopper.session[TXN_KEY][str(sale.id)]
+    entry = shopper.session[VISITS_FIELD][str(sale.id)]
     txn = transaction_state(sale.id, item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk))
     assert (float(txn["latitude"]), float(txn["longitude"])) == (43.3, 5.37)
     assert float(txn["entered_at"]) == entry["at"]

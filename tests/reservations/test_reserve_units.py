@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from plans import keys
-from plans.redis import as_str
-from reservations.stock import reserve_units, transaction_state
+from flashsale.store import keys
+from flashsale.store.replies import as_str
+from reservations.holds import reserve_units, transaction_state
 from tests.reservations.conftest import assert_stock_invariant
 
 TXN = "01JDZX3YQ8M7T5V0A2B4C6D8E0"

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from reservations.shopper import TXN_KEY, Entry, item_txn_id
-from reservations.stock import reserve_units, transaction_state
+from reservations.holds import reserve_units, transaction_state
+from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
 from reservations.tokens import verify_for_site
 from tests.reservations.conftest import give_pass
 
@@ -22,7 +22,7 @@ def test_a_reservation_redirects_to_the_gateway_with_a_valid_token(shopper, load
     settings.FLASHSALE_GATEWAY_URL = "http://127.0.0.1:18301"
     sale = load_sale(quantities=[5], limit=2)
     shopper.get(reverse("reservations-sale", args=[sale.id]))
-    entry = shopper.session[TXN_KEY][str(sale.id)]
+    entry = shopper.session[VISITS_FIELD][str(sale.id)]
     txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
     give_pass(shopper, sale.id, now=clock.now())
 
@@ -41,13 +41,13 @@ def test_a_reservation_redirects_to_the_gateway_with_a_valid_token(shopper, load
     assert (claims.units, claims.amount, claims.currency) == (2, "99.80", "EUR")
     assert transaction_state(sale.id, txn_id)["status"] == "reserved"
     # The next reservation gets a new TransactionID.
-    assert shopper.session[TXN_KEY][str(sale.id)]["id"] != txn_id
+    assert shopper.session[VISITS_FIELD][str(sale.id)]["id"] != txn_id
 
 
 def test_a_double_submit_replays_the_same_reservation(shopper, load_sale, clock):
     sale = load_sale(quantities=[5], limit=2)
     shopper.get(reverse("reservations-sale", args=[sale.id]))
-    txn_id = shopper.session[TXN_KEY][str(sale.id)]["id"]
+    txn_id = shopper.session[VISITS_FIELD][str(sale.id)]["id"]
     give_pass(shopper, sale.id, now=clock.now())
     # Another tab's request with the same id already went through.
     reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id=txn_id, now=clock.now())
@@ -126,14 +126,14 @@ def test_reserve_needs_post_and_csrf(shopper, load_sale, clock):
 
 
 def test_replaying_a_paid_or_expired_reservation_does_not_reserve_again(shopper, load_sale, clock, settings):
-    from reservations.stock import confirm_payment, expire_holds
+    from reservations.holds import confirm_payment, expire_holds
 
     settings.FLASHSALE_RESERVATION_TTL_SECONDS = 60
     sale = load_sale(quantities=[5], limit=3)
     give_pass(shopper, sale.id, now=clock.now())
     for settle, expected in (("pay", reverse("reservations-mine")), ("expire", None)):
         shopper.get(reverse("reservations-sale", args=[sale.id]))
-        entry = shopper.session[TXN_KEY][str(sale.id)]
+        entry = shopper.session[VISITS_FIELD][str(sale.id)]
         txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
         held = reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id=txn_id, now=clock.now())
         if settle == "pay":

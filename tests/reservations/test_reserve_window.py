@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from plans import keys
-from reservations.stock import NotOpenYet, SessionClosed, UnknownSaleItem, reserve_units
+from flashsale.store import keys
+from reservations.holds import reserve_units
+from reservations.refusals import NotOpenYet, SessionClosed, UnknownSaleItem
 from tests.reservations.conftest import item_figures
 
 

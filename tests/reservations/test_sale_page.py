@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from reservations.shopper import TXN_KEY
-from reservations.stock import confirm_payment, reserve_units
+from reservations.holds import confirm_payment, reserve_units
+from reservations.shopper import VISITS_FIELD
 
 
 def _order(content: bytes) -> list[str]:
@@ -78,10 +78,10 @@ def test_an_upcoming_session_shows_when_it_opens(client, load_sale):
 def test_each_visit_of_the_page_mints_a_sortable_transaction_id(client, load_sale, clock):
     sale = load_sale(quantities=[2])
     client.get(reverse("reservations-sale", args=[sale.id]))
-    first = client.session[TXN_KEY][str(sale.id)]["id"]
+    first = client.session[VISITS_FIELD][str(sale.id)]["id"]
     clock.advance(seconds=1)
     client.get(reverse("reservations-sale", args=[sale.id]))
-    second = client.session[TXN_KEY][str(sale.id)]["id"]
+    second = client.session[VISITS_FIELD][str(sale.id)]["id"]
     assert len(first) == len(second) == 26
     assert second > first  # ULIDs sort by the time they were minted
 

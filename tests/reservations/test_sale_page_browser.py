@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 from reservations.tokens import verify_for_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

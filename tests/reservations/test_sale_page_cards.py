@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from plans.loading import load_session_into_redis, unload_session
+from reservations.holds import reserve_units
 from reservations.pages import _km
-from reservations.stock import reserve_units
 from tests.reservations.conftest import give_pass
 
 

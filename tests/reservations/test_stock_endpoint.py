@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from plans.loading import unload_session
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 from tests.support.redis_monitor import commands_during
 
 

@@ -13,17 +13,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from plans import keys
-from plans.redis import as_int, as_str
-from reservations.stock import (
-    LimitReached,
-    SoldOut,
-    confirm_payment,
-    expire_holds,
-    release_hold,
-    reserve_units,
-    transaction_state,
-)
+from flashsale.store import keys
+from flashsale.store.replies import as_int, as_str
+from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
+from reservations.refusals import LimitReached, SoldOut
 from tests.reservations.conftest import assert_stock_invariant
 
 TTL = 100

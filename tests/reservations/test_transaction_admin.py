@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from reservations.drain import drain_session
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 
 
 def test_the_changelist_lists_transactions_read_only(

@@ -45,14 +45,14 @@ def redis_cluster(tmp_path_factory):
 @pytest.fixture
 def cluster_sale_redis(redis_cluster, settings):
     """Route the sale data through redis-py's cluster client for one test."""
-    import plans.redis
+    import flashsale.store.client
 
     settings.FLASHSALE_REDIS_MODE = "cluster"
     settings.FLASHSALE_SALE_REDIS_URL = redis_cluster.url
-    plans.redis._cluster_client = None
-    client = plans.redis.sale_redis()
+    flashsale.store.client._cluster_client = None
+    client = flashsale.store.client.sale_redis()
     client.flushall(target_nodes="primaries")
     yield client
     client.flushall(target_nodes="primaries")
     client.close()
-    plans.redis._cluster_client = None
+    flashsale.store.client._cluster_client = None

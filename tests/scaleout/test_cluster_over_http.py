@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from plans import keys
+from flashsale.store import keys
 from reservations.drain import drain_session
 from tests.faults.burst import run_burst
 from tests.faults.shop import (

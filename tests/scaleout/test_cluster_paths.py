@@ -16,9 +16,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from ulid import ULID
 
-from plans import keys
+from flashsale.store import keys
 from plans.loading import load_session_into_redis, unload_session
-from reservations import stock
+from reservations import availability, holds, refusals
 from reservations.drain import drain_session
 from reservations.models import Transaction
 from reservations.rebuild import rebuild_session
@@ -81,22 +81,22 @@ def test_reserve_release_pay_expire_drain_and_rebuild_on_the_cluster(db, cluster
     for session, item in sales:
         shoppers = users(5)
         held = [
-            stock.reserve_units(session.pk, item.pk, user_id=u.pk, quantity=2, txn_id=str(ULID()), now=now)
+            holds.reserve_units(session.pk, item.pk, user_id=u.pk, quantity=2, txn_id=str(ULID()), now=now)
             for u in shoppers
         ]
-        with pytest.raises(stock.SoldOut):
-            stock.reserve_units(session.pk, item.pk, user_id=users(1)[0].pk, quantity=1, txn_id=str(ULID()), now=now)
-        assert stock.release_hold(session.pk, held[0].txn_id, now=now)  # cancelled
-        paid = stock.confirm_payment(session.pk, held[1].txn_id, gateway_order_id="ord_c", amount="25.00", now=now)
+        with pytest.raises(refusals.SoldOut):
+            holds.reserve_units(session.pk, item.pk, user_id=users(1)[0].pk, quantity=1, txn_id=str(ULID()), now=now)
+        assert holds.release_hold(session.pk, held[0].txn_id, now=now)  # cancelled
+        paid = holds.confirm_payment(session.pk, held[1].txn_id, gateway_order_id="ord_c", amount="25.00", now=now)
         assert paid.outcome == "paid"
         assert_stock_invariant(client, session.pk, item.pk)
         # The stock poll's script builds the stock and user keys itself, in the session's slot.
-        levels = stock.stock_levels(session.pk, user_id=shoppers[2].pk)
+        levels = availability.stock_levels(session.pk, user_id=shoppers[2].pk)
         assert levels["items"] == {str(item.pk): {"remaining": 2, "yours": 2}}
         # The other three holds run out (expire_holds' batch is the next test's subject).
-        assert not stock.release_hold(session.pk, held[2].txn_id, reason="expired", now=now + 59)  # not due yet
+        assert not holds.release_hold(session.pk, held[2].txn_id, reason="expired", now=now + 59)  # not due yet
         for hold in held[2:]:
-            assert stock.release_hold(session.pk, hold.txn_id, reason="expired", now=now + 61)
+            assert holds.release_hold(session.pk, hold.txn_id, reason="expired", now=now + 61)
         figures = assert_stock_invariant(client, session.pk, item.pk)
         assert (figures["remaining"], figures["held"], figures["paid"]) == (8, 0, 2)
 
@@ -118,7 +118,7 @@ def test_reserve_release_pay_expire_drain_and_rebuild_on_the_cluster(db, cluster
     assert not report.problems
     after = assert_stock_invariant(client, session.pk, item.pk)
     assert (after["remaining"], after["held"], after["paid"]) == (before["remaining"], before["held"], before["paid"])
-    again = stock.reserve_units(session.pk, item.pk, user_id=users(1)[0].pk, quantity=2, txn_id=str(ULID()), now=now)
+    again = holds.reserve_units(session.pk, item.pk, user_id=users(1)[0].pk, quantity=2, txn_id=str(ULID()), now=now)
     assert len(again.units) == 2
     assert_stock_invariant(client, session.pk, item.pk)
 
@@ -131,10 +131,10 @@ def test_the_expiry_job_releases_due_holds_on_the_cluster(db, cluster_sale_redis
     load_session_into_redis(session)
     now = time.time()
     for user in users(4):
-        stock.reserve_units(session.pk, item.pk, user_id=user.pk, quantity=1, txn_id=str(ULID()), now=now)
+        holds.reserve_units(session.pk, item.pk, user_id=user.pk, quantity=1, txn_id=str(ULID()), now=now)
     late = users(1)[0]
-    stock.reserve_units(session.pk, item.pk, user_id=late.pk, quantity=1, txn_id=str(ULID()), now=now + 30)
+    holds.reserve_units(session.pk, item.pk, user_id=late.pk, quantity=1, txn_id=str(ULID()), now=now + 30)
 
-    assert stock.expire_holds(session.pk, now=now + 61) == 4
+    assert holds.expire_holds(session.pk, now=now + 61) == 4
     figures = assert_stock_invariant(client, session.pk, item.pk)
     assert (figures["remaining"], figures["held"]) == (5, 1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.replies import as_int, as_str
 from plans.models import SaleItem, SaleSession
-from plans.redis import as_int, as_str
 
 
 @dataclass

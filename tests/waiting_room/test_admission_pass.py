@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reservations.admission import (
-    SESSION_KEY,
-    check_admission,
-    issue_admission_pass,
-    pass_for_admission,
-    store_admission_pass,
-)
+from reservations.admission import check_admission, issue_admission_pass, pass_for_admission
+from reservations.shopper import ADMISSION_PASSES_FIELD, ShopperSession
 
 NOW = 1_800_000_000.0
 
@@ -66,15 +61,16 @@ def test_rotating_the_secret_keeps_recent_passes_valid(settings):
 def test_passes_live_in_the_shoppers_session_one_per_sale(settings):
     settings.FLASHSALE_ADMISSION_PASS_SECONDS = 120
     request_session: dict = {}
-    store_admission_pass(request_session, 3, pass_for_admission(7, 3, admitted_at=NOW))
-    store_admission_pass(request_session, 5, pass_for_admission(7, 5, admitted_at=NOW))
-    assert set(request_session[SESSION_KEY]) == {"3", "5"}
-    assert check_admission(request_session, 7, 3, now=NOW + 119)
-    assert check_admission(request_session, 7, 5, now=NOW)
-    assert not check_admission(request_session, 7, 3, now=NOW + 120)
-    assert not check_admission(request_session, 7, 4, now=NOW)
-    assert not check_admission(request_session, 8, 3, now=NOW)
-    assert not check_admission({}, 7, 3, now=NOW)
+    shopper = ShopperSession(request_session)
+    shopper.store_admission_pass(3, pass_for_admission(7, 3, admitted_at=NOW))
+    shopper.store_admission_pass(5, pass_for_admission(7, 5, admitted_at=NOW))
+    assert set(request_session[ADMISSION_PASSES_FIELD]) == {"3", "5"}
+    assert check_admission(shopper.admission_pass(3), 7, 3, now=NOW + 119)
+    assert check_admission(shopper.admission_pass(5), 7, 5, now=NOW)
+    assert not check_admission(shopper.admission_pass(3), 7, 3, now=NOW + 120)
+    assert not check_admission(shopper.admission_pass(4), 7, 4, now=NOW)
+    assert not check_admission(shopper.admission_pass(3), 8, 3, now=NOW)
+    assert not check_admission(ShopperSession({}).admission_pass(3), 7, 3, now=NOW)
 
 
 def test_the_same_admission_always_earns_the_same_pass():

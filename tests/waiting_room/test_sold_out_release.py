@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plans import keys
-from reservations.stock import release_hold, reserve_units
+from flashsale.store import keys
+from reservations.holds import release_hold, reserve_units
 from reservations.waiting_room import (
     admit_due,
     admitted_users,

@@ -7,10 +7,16 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from reservations import captcha_gate
 from reservations.admission import check_admission
+from reservations.shopper import ShopperSession
 from reservations.waiting_room import admit_due, enter_waiting_room, poll_waiting_room, set_admission_rate
 from reservations.waiting_views import join_after_captcha
+
+
+def admitted(session, user_id: int, session_id: int, *, now: float) -> bool:
+    """Whether the pass kept in this Django session admits ``user_id`` to ``session_id`` at ``now``."""
+    return check_admission(ShopperSession(session).admission_pass(session_id), user_id, session_id, now=now)
+
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.waiting_room.urls")]
 
@@ -24,7 +30,7 @@ def shopper(make_user, client):
 
 def pass_captcha(client, session, clock) -> None:
     store = client.session
-    captcha_gate.grant_pass(store, session.pk, now=clock.now())
+    ShopperSession(store).grant_captcha_pass(session.pk, now=clock.now().timestamp())
     store.save()
 
 
@@ -64,11 +70,11 @@ def test_the_poll_admits_and_grants_a_pass_without_sql(
     data = response.json()
     assert data["state"] == "admitted"
     assert data["next_url"] == reverse("reservations-sale", args=[sid])
-    assert check_admission(client.session, shopper.pk, sid, now=opens_at + 1)
-    assert not check_admission(client.session, shopper.pk + 1, sid, now=opens_at + 1)
-    assert not check_admission(client.session, shopper.pk, sid + 1, now=opens_at + 1)
+    assert admitted(client.session, shopper.pk, sid, now=opens_at + 1)
+    assert not admitted(client.session, shopper.pk + 1, sid, now=opens_at + 1)
+    assert not admitted(client.session, shopper.pk, sid + 1, now=opens_at + 1)
     # Admitted after a long wait, they are not asked to solve the CAPTCHA again to reserve.
-    assert captcha_gate.has_pass(client.session, sid, now=opens_at + 60)
+    assert ShopperSession(client.session).has_captcha_pass(sid, now=opens_at + 60)
 
 
 def test_someone_else_in_the_queue_does_not_admit_me(loaded_session, opens_at, clock, client, shopper):
@@ -80,7 +86,7 @@ def test_someone_else_in_the_queue_does_not_admit_me(loaded_session, opens_at, c
     data = client.get(status_url(loaded_session)).json()
     assert data["state"] == "not_queued"
     assert "message" in data
-    assert not check_admission(client.session, shopper.pk, sid, now=opens_at + 5)
+    assert not admitted(client.session, shopper.pk, sid, now=opens_at + 5)
 
 
 def test_the_poll_needs_a_login(loaded_session, client):
@@ -130,7 +136,7 @@ def test_the_page_sends_an_admitted_shopper_to_the_sale(loaded_session, opens_at
     response = client.get(page_url(loaded_session))
     assert response.status_code == 303
     assert response["Location"] == reverse("reservations-sale", args=[sid])
-    assert check_admission(client.session, shopper.pk, sid, now=opens_at)
+    assert admitted(client.session, shopper.pk, sid, now=opens_at)
 
 
 def test_joining_after_the_captcha(loaded_session, opens_at, clock, rf, shopper, client):

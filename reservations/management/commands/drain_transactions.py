@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from flashsale import clock
-from reservations import drain, stock
+from reservations import availability, drain, holds
 
 
 class Command(BaseCommand):
@@ -34,10 +34,10 @@ class Command(BaseCommand):
             self.stdout.write("stopped")
 
     def _pass(self, session_id: int | None, *, expire: bool) -> int:
-        session_ids = [session_id] if session_id else stock.loaded_session_ids()
+        session_ids = [session_id] if session_id else availability.loaded_session_ids()
         handled = 0
         for sid in session_ids:
             if expire:
-                stock.expire_holds(sid, now=clock.now_ts())
+                holds.expire_holds(sid, now=clock.now_ts())
             handled += drain.drain_session(sid)
         return handled

@@ -1,4 +1,4 @@
-"""The Redis key layout of a loaded sale session: one function per key.
+"""The Redis key layout of the sale data: one function per key.
 
 Every key of one session carries the hash tag ``{s:ID}``, so each Lua script touches one
 cluster slot and sessions spread over Redis Cluster shards. Nothing else in the code base
@@ -81,7 +81,7 @@ def geo(session_id: int) -> str:
     return f"{tag(session_id)}:geo"
 
 
-def stock(session_id: int, item_id: int) -> str:
+def stock(session_id: int, item_id: Id) -> str:
     return f"{tag(session_id)}:stock:{item_id}"
 
 
@@ -89,7 +89,10 @@ def counts(session_id: int, item_id: int) -> str:
     return f"{tag(session_id)}:counts:{item_id}"
 
 
-def user(session_id: int, user_id: int) -> str:
+Id = int | str  # an id, or "" for the prefix a script completes with the id (see reserve_prefixes)
+
+
+def user(session_id: int, user_id: Id) -> str:
     return f"{tag(session_id)}:user:{user_id}"
 
 
@@ -97,7 +100,7 @@ def txn(session_id: int, txn_id: str) -> str:
     return f"{tag(session_id)}:txn:{txn_id}"
 
 
-def user_txns(session_id: int, user_id: int) -> str:
+def user_txns(session_id: int, user_id: Id) -> str:
     return f"{tag(session_id)}:user_txns:{user_id}"
 
 
@@ -116,8 +119,8 @@ def reserve_prefixes(session_id: int, window: int) -> tuple[str, str, str, str]:
     Each is the key function's own result with an empty id, so the names cannot drift apart.
     """
     return (
-        user(session_id, ""),  # type: ignore[arg-type]
-        user_txns(session_id, ""),  # type: ignore[arg-type]
+        user(session_id, ""),
+        user_txns(session_id, ""),
         txn(session_id, ""),
         rate_window(session_id, "user", "", window),
     )

@@ -1,0 +1,129 @@
+"""Decoding what Redis answers: bytes to values, and Lua script replies to named dataclasses.
+
+A script answers a flat array, its first element a result code (``"reserved"``, ``"sold_out"``...).
+Each code's remaining elements are described once, by a frozen dataclass whose fields are in
+the script's order and whose annotations say how to read each element
+(``str``, ``int``, ``float``, ``float | None``, ``bool`` for ``"1"``/``"0"``, ``Decimal``,
+``list[str]``). ``decode_reply(raw, {"code": Dataclass, ...})`` picks the class by code and fills
+it by field name, so callers read ``reply.txn_id``, never ``reply[9]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def as_str(value: object) -> str | None:
+    """Redis replies are bytes with the cache's client; normalise to ``str`` (None stays None)."""
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def text(value: object) -> str:
+    """``as_str`` for a value that is there; a missing one reads as ``""``."""
+    return as_str(value) or ""
+
+
+def as_int(value: object, default: int = 0) -> int:
+    if value is None or value == b"" or value == "":
+        return default
+    return int(value)  # type: ignore[call-overload]  # bytes, str or int from redis-py
+
+
+def float_or_none(value: object) -> float | None:
+    """A float from a reply or a hash field; None for a missing, empty or unreadable value."""
+    raw = as_str(value)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+def decode_map(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """An HGETALL reply as ``str -> str``."""
+    return {text(k): text(v) for k, v in raw.items()}
+
+
+def lua_number(value: float) -> str:
+    """A number as a script argument: ``repr`` of the float, which Lua's ``tonumber`` reads back exactly."""
+    return repr(float(value))
+
+
+class UnexpectedReply(Exception):
+    """A script answered a code its caller does not know: the script and its decoder disagree."""
+
+
+def _bool(value: object) -> bool:
+    return text(value) == "1"
+
+
+def _str_list(value: object) -> list[str]:
+    return [text(item) for item in value] if isinstance(value, list) else []  # type: ignore[attr-defined]
+
+
+def _decimal(value: object) -> Decimal:
+    return Decimal(text(value) or "0")
+
+
+def _int(value: object) -> int:
+    return as_int(value)
+
+
+def _float(value: object) -> float:
+    return float(text(value))
+
+
+_READERS: dict[object, Callable[[object], Any]] = {
+    str: text,
+    int: _int,
+    float: _float,
+    bool: _bool,
+    Decimal: _decimal,
+    list[str]: _str_list,
+}
+
+
+def _reader(annotation: object) -> Callable[[object], Any]:
+    if annotation in _READERS:
+        return _READERS[annotation]
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) and type(None) in args and float in args:
+        return float_or_none
+    if typing.get_origin(annotation) is list:
+        return lambda value: value if isinstance(value, list) else []
+    raise TypeError(f"no reader for a reply field annotated {annotation!r}")
+
+
+@functools.cache
+def _readers(cls: type) -> tuple[tuple[str, Callable[[object], Any]], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((field.name, _reader(hints[field.name])) for field in dataclasses.fields(cls))
+
+
+def decode_fields(cls: type[T], values: Sequence[object]) -> T:
+    """``cls`` (a dataclass) filled from ``values`` in field order; missing trailing values read as empty."""
+    readers = _readers(cls)
+    kwargs = {}
+    for index, (name, read) in enumerate(readers):
+        kwargs[name] = read(values[index] if index < len(values) else None)
+    return cls(**kwargs)
+
+
+def decode_reply(raw: Sequence[object], by_code: Mapping[str, type[T]]) -> T:
+    """The dataclass of ``raw``'s result code, filled from the elements after the code."""
+    code = text(raw[0])
+    cls = by_code.get(code)
+    if cls is None:
+        raise UnexpectedReply(f"unexpected script reply code {code!r}")
+    return decode_fields(cls, raw[1:])

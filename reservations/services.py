@@ -1,0 +1,264 @@
+"""What the shopper pages ask of the domain, one function per request: they return outcomes, never HTTP.
+
+``reserve_for_shopper`` is the reserve request: one Redis round trip when the shopper's ticket says
+everything, else the Django session decides (and the ticket is stored afresh). Each outcome is a
+small dataclass; ``reservations.views`` maps every one to its page or redirect in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reservations import availability, holds, refusals
+from reservations.admission import admission_required
+from reservations.checkout import checkout_url_for
+from reservations.holds import KnownShopper, Reservation, ReserveRequest, TicketHolder
+from reservations.models import Transaction
+from reservations.pages import countdown_label
+from reservations.shopper import Entry, Location, ShopperSession, item_txn_id
+from reservations.states import PAID_AFTER_EXPIRY, ReservationStatus, SalePhase
+from reservations.tickets import Ticket
+
+# The largest quantity one reserve request may ask for (per-user limits are usually far lower).
+MAX_QUANTITY = 1000
+
+
+@dataclass(frozen=True)
+class ReserveClick:
+    """A Reserve button press as the view parsed it; ``quantity`` None when it was not understood."""
+
+    session_id: int
+    item_id: int
+    quantity: int | None
+    now: float
+    session_key: str | None
+    client_ip: str | None
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class Refused:
+    rejection: refusals.ReservationRejected
+
+
+@dataclass(frozen=True)
+class LoginRequired:
+    pass
+
+
+@dataclass(frozen=True)
+class CaptchaRequired:
+    pass
+
+
+@dataclass(frozen=True)
+class AdmissionRequired:
+    pass
+
+
+@dataclass(frozen=True)
+class InvalidQuantity:
+    pass
+
+
+@dataclass(frozen=True)
+class NoSuchSale:
+    pass
+
+
+ReserveOutcome = Reserved | Refused | LoginRequired | CaptchaRequired | AdmissionRequired | InvalidQuantity | NoSuchSale
+
+
+def parse_quantity(raw: str | None) -> int | None:
+    """The requested units from the form (``"1"`` when absent); None when it is not 1..MAX_QUANTITY."""
+    try:
+        quantity = int(raw if raw is not None else "1")
+    except ValueError:
+        return None
+    return quantity if 1 <= quantity <= MAX_QUANTITY else None
+
+
+def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> ReserveOutcome:
+    """Decide the click: from the ticket alone when it can (no session read), else from the session.
+
+    ``shopper`` wraps the request's lazy session: it is only read on the fallback path.
+    """
+    if click.session_key and click.quantity is not None:
+        request = ReserveRequest(
+            session_id=click.session_id,
+            item_id=click.item_id,
+            quantity=click.quantity,
+            now=click.now,
+            shopper=TicketHolder(session_key=click.session_key, require_admission=admission_required()),
+            client_ip=click.client_ip,
+            rate_limits=holds.reserve_rate_limits(),
+        )
+        try:
+            return Reserved(holds.reserve(request))
+        except (refusals.TicketNotAccepted, refusals.TransactionConflict):
+            pass  # the session decides below (and a conflict renews the visit there)
+        except refusals.ReservationRejected as rejected:
+            return Refused(rejected)
+    return _reserve_from_session(click, shopper)
+
+
+def _reserve_from_session(click: ReserveClick, shopper: ShopperSession) -> ReserveOutcome:
+    """The ticket could not decide: read the session, say what is missing, or reserve and store a ticket."""
+    sid, now = click.session_id, click.now
+    session_key = shopper.session_key
+    if shopper.user_id is None or session_key is None:
+        return LoginRequired()
+    if not shopper.has_captcha_pass(sid, now=now):
+        # Rare path, so one more read is fine: no CAPTCHA for a sale that is over or unknown.
+        info = availability.session_info(sid)
+        if info is None:
+            return NoSuchSale()
+        if info.phase(now) == SalePhase.ENDED:
+            return Refused(refusals.SessionClosed(session_id=sid, item_id=click.item_id, ends_at=info.ends_at))
+        return CaptchaRequired()
+    if admission_required() and not shopper.is_admitted(sid, now=now):
+        return AdmissionRequired()
+    if click.quantity is None:
+        return InvalidQuantity()
+    ticket = shopper.ticket(sid, now=now)
+    request = ReserveRequest(
+        session_id=sid,
+        item_id=click.item_id,
+        quantity=click.quantity,
+        now=now,
+        # One TransactionID per item and sale-page visit: a double submit replays it, and a
+        # reservation needs no session write (the next visit of the sale page mints anew). The
+        # script stores the ticket too, so the shopper's next click takes the one-round-trip path.
+        shopper=KnownShopper(
+            user_id=ticket.user_id,
+            txn_id=item_txn_id(Entry(ticket.visit_txn, ticket.entered_at), click.item_id),
+            entered_at=ticket.entered_at,
+            latitude=ticket.latitude,
+            longitude=ticket.longitude,
+            ticket=(session_key, ticket),
+        ),
+        client_ip=click.client_ip,
+        rate_limits=holds.reserve_rate_limits(),
+    )
+    try:
+        return Reserved(holds.reserve(request))
+    except refusals.TransactionConflict as conflict:
+        shopper.new_visit(sid, now=now)
+        shopper.refresh_ticket(sid, now=now)
+        return Refused(conflict)
+    except refusals.ReservationRejected as rejected:
+        return Refused(rejected)
+
+
+# --- the sale page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleVisit:
+    """One visit of the sale page: what it shows, and the visit and ticket it started."""
+
+    page: availability.SalePage
+    location: Location
+    entry: Entry
+    ticket: Ticket | None  # None for a shopper who is not logged in
+    user_id: int | None
+
+    def admitted(self, now: float) -> bool:
+        # The ticket has just checked the admission pass (an HMAC): not again here.
+        return not admission_required() or (self.ticket is not None and now < self.ticket.admitted_until)
+
+
+def visit_sale_page(session_id: int, shopper: ShopperSession, *, now: float) -> SaleVisit | None:
+    """Read the sale page nearest first from the shopper; None when the sale is not loaded.
+
+    Each visit mints the TransactionID its reservations derive from, and copies it with the passes
+    and location into the ticket the reserve request reads.
+    """
+    user_id = shopper.user_id
+    location = shopper.location()
+    page = availability.sale_page(session_id, latitude=location.latitude, longitude=location.longitude, user_id=user_id)
+    if page is None:
+        return None
+    entry = shopper.new_visit(session_id, now=now)
+    ticket = shopper.refresh_ticket(session_id, now=now)
+    return SaleVisit(page=page, location=location, entry=entry, ticket=ticket, user_id=user_id)
+
+
+# --- the shopper's reservations ----------------------------------------------------------------
+
+
+def shopper_reservations(user_id: int, *, now: float, limit: int = 200) -> list[dict[str, Any]]:
+    """The shopper's reservations, newest first: PostgreSQL's rows overlaid with Redis's fresher state."""
+    rows: dict[str, dict[str, Any]] = {}
+    for txn in Transaction.objects.of_user(user_id).select_related("item__product", "session")[:limit]:
+        rows[txn.txn_id] = {
+            "txn_id": txn.txn_id,
+            "session_id": txn.session_id,
+            "session_name": txn.session.name,
+            "item_name": txn.item.product.name,
+            "quantity": txn.quantity,
+            "amount": txn.amount,
+            "currency": txn.currency,
+            "status": PAID_AFTER_EXPIRY if txn.paid_after_expiry else txn.status,
+            "reserved_at": txn.reserved_at,
+            "expires_at": txn.expires_at.timestamp(),
+        }
+    for live in availability.user_reservations(user_id):
+        stored = rows.get(live.txn_id, {})
+        rows[live.txn_id] = {
+            **stored,
+            "txn_id": live.txn_id,
+            "session_id": live.session_id,
+            "session_name": live.session_name or stored.get("session_name", ""),
+            "item_name": live.item_name,
+            "quantity": live.quantity,
+            "amount": live.amount,
+            "currency": live.currency,
+            "status": live.status,
+            "reserved_at": datetime.fromtimestamp(live.reserved_at, tz=UTC),
+            "expires_at": live.expires_at,
+            "pay_url": checkout_url_for(live.as_reservation()) if live.status == ReservationStatus.RESERVED else "",
+        }
+    listing = sorted(rows.values(), key=lambda r: r["reserved_at"], reverse=True)
+    for row in listing:
+        left = row["expires_at"] - now
+        held = row["status"] == ReservationStatus.RESERVED
+        row["seconds_left"] = left if held and left > 0 else 0
+        row["time_left"] = countdown_label(left) if row["seconds_left"] else ""
+        if held and left <= 0:
+            row["status"] = ReservationStatus.EXPIRED
+            row["pay_url"] = ""
+    return listing
+
+
+class UnknownCity(ValueError):
+    """The city picked is not one of the sale's cities."""
+
+
+def choose_location(
+    session_id: int, shopper: ShopperSession, *, city: str, latitude: str | None, longitude: str | None, now: float
+) -> Location:
+    """Remember where the shopper is, from the city picker (``city``) or their device (lat/lon).
+
+    Raises ``UnknownCity`` or ``InvalidLocation``; on success the reserve ticket carries it too.
+    """
+    if city:
+        found = availability.city_location(session_id, city)
+        if found is None:
+            raise UnknownCity(city)
+        location = shopper.remember_location(latitude=found[0], longitude=found[1], name=city, source="city")
+    else:
+        location = shopper.remember_location(
+            latitude=latitude, longitude=longitude, name="Your location", source="device"
+        )
+    shopper.refresh_ticket(session_id, now=now)
+    return location
