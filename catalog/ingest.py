@@ -73,31 +73,7 @@ def ingest_records(
             # One delivery per provider at a time: concurrent push and pull would otherwise race
             # on inserting the same external ids.
             Provider.objects.select_for_update().filter(pk=provider.pk).values_list("pk").first()
-            created, updated, unchanged = _upsert(provider, valid, chunk_size=chunk_size)
-            deactivated = 0
-            error = ""
-            if full_feed and valid:
-                # Rejected records are still present in the feed: keep our copy of them active.
-                seen = {r.external_id for r in valid} | {r.external_id for r in rejections if r.external_id}
-                deactivated = _deactivate_missing(provider, seen, chunk_size=chunk_size)
-            elif full_feed:
-                error = "The feed had no valid records; no product was deactivated."
-            SyncRejection.objects.bulk_create(
-                [
-                    SyncRejection(run=run, index=r.index, external_id=r.external_id, errors=r.errors, record=r.record)
-                    for r in rejections
-                ],
-                batch_size=chunk_size,
-            )
-            run.created_count = created
-            run.updated_count = updated
-            run.unchanged_count = unchanged
-            run.rejected_count = len(rejections)
-            run.deactivated_count = deactivated
-            run.status = _status(accepted=len(valid), rejected=len(rejections), error=error)
-            run.error = error
-            run.finished_at = clock.now()
-            run.save()
+            _store_delivery(provider, run, valid, rejections, full_feed=full_feed, chunk_size=chunk_size)
             _record_outcome(provider, run)
     except Exception as exc:
         logger.exception("catalog ingest failed for provider %s (run %s)", provider.slug, run.pk)
@@ -114,6 +90,43 @@ def ingest_records(
         run.deactivated_count,
     )
     return run
+
+
+def _store_delivery(
+    provider: Provider,
+    run: SyncRun,
+    valid: list[ValidRecord],
+    rejections: list[Rejection],
+    *,
+    full_feed: bool,
+    chunk_size: int,
+) -> None:
+    """Upsert the valid records, deactivate what a full feed no longer lists, keep the rejections; finish ``run``."""
+    created, updated, unchanged = _upsert(provider, valid, chunk_size=chunk_size)
+    deactivated = 0
+    error = ""
+    if full_feed and valid:
+        # Rejected records are still present in the feed: keep our copy of them active.
+        seen = {r.external_id for r in valid} | {r.external_id for r in rejections if r.external_id}
+        deactivated = _deactivate_missing(provider, seen, chunk_size=chunk_size)
+    elif full_feed:
+        error = "The feed had no valid records; no product was deactivated."
+    SyncRejection.objects.bulk_create(
+        [
+            SyncRejection(run=run, index=r.index, external_id=r.external_id, errors=r.errors, record=r.record)
+            for r in rejections
+        ],
+        batch_size=chunk_size,
+    )
+    run.created_count = created
+    run.updated_count = updated
+    run.unchanged_count = unchanged
+    run.rejected_count = len(rejections)
+    run.deactivated_count = deactivated
+    run.status = _status(accepted=len(valid), rejected=len(rejections), error=error)
+    run.error = error
+    run.finished_at = clock.now()
+    run.save()
 
 
 def validate_records(records: Sequence[Any]) -> tuple[list[ValidRecord], list[Rejection]]:

@@ -319,6 +319,26 @@ def reconcile_day(
         started_at=started,
     )
     reconciler = Reconciler(run, gateway, batch_size=batch_size)
+    _compare(run, reconciler, gateway, day)
+    _record_tally(run, reconciler.tally, started=started)
+    log.info(
+        "reconciled %s: %s ours, %s theirs, %s matched, %s discrepancies (%s)",
+        day,
+        reconciler.tally.our_count,
+        reconciler.tally.their_count,
+        reconciler.tally.matched_count,
+        reconciler.tally.discrepancy_count,
+        run.status,
+    )
+    if auto_compensate and run.status == ReconciliationRun.Status.DISCREPANCIES:
+        from reconciliation.compensation import compensate_automatically
+
+        compensate_automatically(run, gateway=gateway)
+    return run
+
+
+def _compare(run: ReconciliationRun, reconciler: Reconciler, gateway: Gateway, day: date) -> None:
+    """Stage the gateway's orders, merge them with ours; the outcome (or the failure) goes on ``run``."""
     began = time_module.perf_counter()
     try:
         with transaction.atomic():
@@ -337,45 +357,33 @@ def reconcile_day(
         run.status = ReconciliationRun.Status.FAILED
         run.error = f"{type(exc).__name__}: {exc}"[:2000]
     else:
-        run.status = (
-            ReconciliationRun.Status.DISCREPANCIES
-            if reconciler.tally.discrepancy_count
-            else ReconciliationRun.Status.CLEAN
-        )
+        has_discrepancies = reconciler.tally.discrepancy_count
+        run.status = ReconciliationRun.Status.DISCREPANCIES if has_discrepancies else ReconciliationRun.Status.CLEAN
     finally:
         GatewayOrderSnapshot.objects.filter(run=run).delete()
-    tally = reconciler.tally
-    for name in (
-        "our_count",
-        "our_paid_count",
-        "our_paid_amount",
-        "their_count",
-        "their_paid_count",
-        "their_paid_amount",
-        "matched_count",
-        "matched_amount",
-        "mismatched_amount",
-        "discrepancy_count",
-    ):
+
+
+TALLY_FIELDS = (
+    "our_count",
+    "our_paid_count",
+    "our_paid_amount",
+    "their_count",
+    "their_paid_count",
+    "their_paid_amount",
+    "matched_count",
+    "matched_amount",
+    "mismatched_amount",
+    "discrepancy_count",
+)
+
+
+def _record_tally(run: ReconciliationRun, tally: Tally, *, started: datetime) -> None:
+    for name in TALLY_FIELDS:
         setattr(run, name, getattr(tally, name))
     run.currency = tally.currencies.pop() if len(tally.currencies) == 1 else ("MIX" if tally.currencies else "")
     run.finished_at = clock.now()
     run.duration_seconds = (run.finished_at - started).total_seconds()
     run.save()
-    log.info(
-        "reconciled %s: %s ours, %s theirs, %s matched, %s discrepancies (%s)",
-        day,
-        tally.our_count,
-        tally.their_count,
-        tally.matched_count,
-        tally.discrepancy_count,
-        run.status,
-    )
-    if auto_compensate and run.status == ReconciliationRun.Status.DISCREPANCIES:
-        from reconciliation.compensation import compensate_automatically
-
-        compensate_automatically(run, gateway=gateway)
-    return run
 
 
 def daily_figures(*, days: int = 30, until: date | None = None) -> list[dict]:

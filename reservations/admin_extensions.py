@@ -17,15 +17,8 @@ from django.urls import path, reverse
 from plans.admin import SaleSessionAdmin
 from plans.live import live_snapshot
 from plans.models import SaleItem, SaleSession
-from reservations.audit import (
-    AuditRepairBusy,
-    AuditReport,
-    RepairResult,
-    audit_session,
-    drifting_sessions,
-    latest_report,
-    repair_session,
-)
+from reservations.audit import AuditReport, audit_session, drifting_sessions, latest_report
+from reservations.audit_repair import AuditRepairBusy, RepairResult, repair_session
 from reservations.waiting_room import pause_admissions, set_admission_rate, waiting_room_stats
 
 # More drifting sessions than this are summed up in one line, so the list stays readable.

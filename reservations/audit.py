@@ -17,7 +17,8 @@ PostgreSQL Transaction rows for any txn hash no longer in Redis).
 
 Drift is logged at error level with the numbers, the latest report is kept in Redis
 (``keys.audit``) and the session listed in ``keys.audit_alerts`` for the admin banner.
-``repair_session`` puts the list right from PostgreSQL's totals and records an Adjustment.
+``reservations.audit_repair.repair_session`` puts the list right from PostgreSQL's totals and
+records an Adjustment.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Sum
 from redis.exceptions import WatchError
 
@@ -36,7 +36,6 @@ from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_int, as_str
-from plans.loading import unit_id
 from plans.models import Adjustment, SaleItem
 from reservations.models import Transaction
 from reservations.states import ACTIVE_STATUSES
@@ -47,15 +46,6 @@ REPAIR_REASON_PREFIX = "audit repair: "
 SCAN_COUNT = 1000
 # A user whose figures moved while being read is read again under WATCH this many times.
 USER_RECHECKS = 5
-REPAIR_LOCK_SECONDS = 120
-
-
-class AuditRepairBusy(Exception):
-    """Another repair of the same session is running."""
-
-    def __init__(self, session_id: int):
-        super().__init__(f"A repair of session {session_id} is already running.")
-        self.session_id = session_id
 
 
 @dataclass(frozen=True)
@@ -382,164 +372,3 @@ def latest_report(session_id: int) -> AuditReport | None:
 def drifting_sessions() -> list[int]:
     """Ids of sessions whose latest audit found drift, most recent first (for the admin banner)."""
     return [int(as_str(member)) for member in sale_redis().zrevrange(keys.audit_alerts(), 0, -1)]
-
-
-# --- repair ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ItemRepair:
-    item_id: int
-    list_before: int
-    list_target: int
-    pushed: int
-    trimmed: int
-    totals_reset: bool
-    oversold: int
-    adjustment_id: int | None
-
-    @property
-    def delta(self) -> int:
-        return self.pushed - self.trimmed
-
-
-@dataclass(frozen=True)
-class RepairResult:
-    session_id: int
-    items: tuple[ItemRepair, ...]
-    report: AuditReport
-
-    @property
-    def changed(self) -> bool:
-        return any(item.delta or item.totals_reset for item in self.items)
-
-
-def repair_session(session_id: int, *, user=None, now: float | None = None) -> RepairResult:
-    """Put every item's stock list right from PostgreSQL's totals; record each change as an Adjustment.
-
-    The list should hold ``allocated + adjustments - held - paid - returning`` units (totals from
-    PostgreSQL, holds and payments from Redis). The difference is invariant under reservations,
-    releases and payments running meanwhile (each moves units between the list and held/paid),
-    so it is applied without stopping the sale: missing units are pushed with new unit numbers;
-    surplus units are trimmed, duplicated or never-issued unit ids first, then from the head (where a
-    stray LPUSH lands and where the next reservation would pop). Units already sold beyond the
-    plan cannot be taken back: that is reported as ``oversold``. Then the session is audited again.
-    """
-    r = sale_redis()
-    lock = keys.audit_lock(session_id)
-    if not r.set(lock, "1", nx=True, ex=REPAIR_LOCK_SECONDS):
-        raise AuditRepairBusy(session_id)
-    try:
-        planned = planned_totals(session_id)
-        repairs = []
-        for item_id, totals in sorted(planned.items()):
-            repaired = _repair_item(r, session_id, item_id, totals, user=user)
-            if repaired is not None:
-                repairs.append(repaired)
-    finally:
-        r.delete(lock)
-    report = audit_session(session_id, now=now)
-    for repaired in repairs:
-        log.warning(
-            "audit repair of session %s item %s: list %s -> target %s, pushed %s, trimmed %s%s",
-            session_id,
-            repaired.item_id,
-            repaired.list_before,
-            repaired.list_target,
-            repaired.pushed,
-            repaired.trimmed,
-            f", {repaired.oversold} unit(s) oversold" if repaired.oversold else "",
-        )
-    return RepairResult(session_id=session_id, items=tuple(repairs), report=report)
-
-
-def _surplus_units(item_id: int, units: list[str], limit: int, *, issued: int) -> list[str]:
-    """Up to ``limit`` unit ids that should not be in the list: extra copies, then ids never issued."""
-    surplus: list[str] = []
-    counts = Counter(units)
-    for unit, count in counts.items():
-        surplus += [unit] * (count - 1)
-    prefix = f"{item_id}:"
-    for unit in counts:
-        number = unit[len(prefix) :] if unit.startswith(prefix) else ""
-        # Another item's id, garbage, or a number beyond the last one loading or adjusting issued.
-        if not number.isdigit() or int(number) > issued:
-            surplus.append(unit)
-    return surplus[:limit]
-
-
-def _repair_item(r, session_id: int, item_id: int, totals: tuple[int, int], *, user) -> ItemRepair | None:
-    pipe = r.pipeline(transaction=True)
-    pipe.llen(keys.stock(session_id, item_id))
-    pipe.hgetall(keys.counts(session_id, item_id))
-    pipe.lrange(keys.stock(session_id, item_id), 0, -1)
-    pipe.hget(keys.loaded(session_id), str(item_id))
-    length, raw_counts, raw_units, issued = pipe.execute()
-    if not raw_counts:
-        return None
-    counts = {as_str(k): as_int(v) for k, v in raw_counts.items()}
-    planned_allocated, planned_adjusted = totals
-    sold = counts.get("held", 0) + counts.get("paid", 0) + counts.get("returning", 0)
-    wanted = planned_allocated + planned_adjusted - sold
-    target = max(0, wanted)
-    oversold = max(0, -wanted)
-    totals_reset = (counts.get("allocated", 0), counts.get("adjusted", 0)) != totals
-    delta = target - int(length)
-    if delta == 0 and not totals_reset:
-        return None
-
-    stock_key = keys.stock(session_id, item_id)
-    with transaction.atomic():
-        adjustment = None
-        if delta:
-            adjustment = Adjustment.objects.create(
-                item_id=item_id,
-                delta=delta,
-                reason=f"{REPAIR_REASON_PREFIX}list held {length}, should hold {target} "
-                f"(allocated {planned_allocated} + adjusted {planned_adjusted} - held/paid/returning {sold})",
-                created_by=user,
-            )
-        new_units: list[str] = []
-        if delta > 0:
-            # Reserve fresh unit numbers first (the loaded hash holds the last one issued).
-            last = r.hincrby(keys.loaded(session_id), str(item_id), delta)
-            new_units = [unit_id(item_id, n) for n in range(last - delta + 1, last + 1)]
-        pipe = r.pipeline(transaction=True)
-        if totals_reset:
-            pipe.hset(
-                keys.counts(session_id, item_id),
-                mapping={"allocated": planned_allocated, "adjusted": planned_adjusted},
-            )
-        surplus = (
-            _surplus_units(item_id, [as_str(u) for u in raw_units], -delta, issued=as_int(issued)) if delta < 0 else []
-        )
-        for unit in surplus:
-            pipe.lrem(stock_key, 1, unit)
-        if delta < 0 and -delta > len(surplus):
-            pipe.lpop(stock_key, -delta - len(surplus))
-        if new_units:
-            pipe.rpush(stock_key, *new_units)
-        replies = pipe.execute()
-        replies = replies[1:] if totals_reset else replies
-        trimmed = sum(int(reply) for reply in replies[: len(surplus)])
-        if delta < 0 and -delta > len(surplus):
-            trimmed += len(replies[len(surplus)] or [])
-        pushed = len(new_units)
-        applied = pushed - trimmed
-        if adjustment is not None and applied != delta:
-            # Reservations emptied part of the list meanwhile: record what was really done.
-            if applied:
-                Adjustment.objects.filter(pk=adjustment.pk).update(delta=applied)
-            else:
-                Adjustment.objects.filter(pk=adjustment.pk).delete()
-                adjustment = None
-    return ItemRepair(
-        item_id=item_id,
-        list_before=int(length),
-        list_target=target,
-        pushed=pushed,
-        trimmed=trimmed,
-        totals_reset=totals_reset,
-        oversold=oversold,
-        adjustment_id=adjustment.pk if adjustment else None,
-    )

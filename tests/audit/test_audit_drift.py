@@ -9,14 +9,8 @@ import pytest
 
 from flashsale.store import keys
 from plans.models import Adjustment
-from reservations.audit import (
-    REPAIR_REASON_PREFIX,
-    AuditRepairBusy,
-    audit_session,
-    drifting_sessions,
-    latest_report,
-    repair_session,
-)
+from reservations.audit import REPAIR_REASON_PREFIX, audit_session, drifting_sessions, latest_report
+from reservations.audit_repair import AuditRepairBusy, repair_session
 from reservations.holds import confirm_payment, release_hold, reserve_units
 
 pytestmark = pytest.mark.django_db
