@@ -37,9 +37,12 @@ test: install
 bench: install
 	$(BIN)/python -m bench
 
+# mypy's Django plugin imports the settings: a REDIS_URL keeps it from starting an embedded Redis
+# (nothing connects to it).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
@@ -115,7 +116,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="products", ordering="_product_count")
     def product_count(self, obj: Provider) -> int:
-        return obj._product_count
+        return int(getattr(obj, "_product_count", 0))  # annotated by get_queryset
 
     @admin.display(description="API key")
     def api_key(self, obj: Provider) -> str:
@@ -171,7 +172,7 @@ class ProviderAdmin(admin.ModelAdmin):
                 "providers": queryset,
                 "opts": self.model._meta,
                 "action": "issue_api_key",
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "catalog/admin/confirm_issue_key.html", context)
         for provider in queryset:

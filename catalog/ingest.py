@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Field
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Product, Provider, SyncRejection, SyncRun
@@ -27,14 +29,16 @@ _WRITTEN_FIELDS = (*RECORD_FIELDS, "raw", "updated_at")
 _EXTERNAL_ID_MAX = 200
 
 
-class ValidRecord(NamedTuple):
+@dataclass(slots=True)
+class ValidRecord:
     index: int
     external_id: str
     values: dict[str, Any]
     raw: Any
 
 
-class Rejection(NamedTuple):
+@dataclass(slots=True)
+class Rejection:
     index: int
     external_id: str
     errors: dict[str, Any]
@@ -240,7 +244,7 @@ def _write_changes(products: list[Product], *, chunk_size: int) -> None:
         Product.objects.bulk_update(products, _WRITTEN_FIELDS, batch_size=min(chunk_size, 500))
         return
     meta = Product._meta
-    columns = [meta.get_field(name) for name in _WRITTEN_FIELDS]
+    columns = [cast(Field, meta.get_field(name)) for name in _WRITTEN_FIELDS]
     assignments = ", ".join(
         f"{qn(field.column)} = v.{qn(field.column)}{'::jsonb' if field.name == 'raw' else ''}" for field in columns
     )
@@ -260,7 +264,7 @@ def _write_changes(products: list[Product], *, chunk_size: int) -> None:
 def _write_changes_sqlite(products: list[Product]) -> None:
     """The embedded default: UPDATE ... FROM (VALUES ...), sized under SQLite's variable limit."""
     meta = Product._meta
-    columns = [meta.get_field(name) for name in _WRITTEN_FIELDS]
+    columns = [cast(Field, meta.get_field(name)) for name in _WRITTEN_FIELDS]
     rows_per_statement = 30_000 // (len(columns) + 1)
     assignments = ", ".join(f"{qn(field.column)} = v.column{n}" for n, field in enumerate(columns, start=2))
     row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"

@@ -73,7 +73,7 @@ RECORD_FIELDS = (
 class RejectionSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the record in the array, from 0.")
     external_id = serializers.CharField(allow_blank=True)
-    errors = serializers.DictField(help_text="Field name to a list of messages.")
+    errors = serializers.DictField(help_text="Field name to a list of messages.")  # type: ignore[assignment]  # the rejection format's key shadows Serializer.errors
 
 
 class PushResultSerializer(serializers.Serializer):

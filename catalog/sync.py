@@ -50,7 +50,11 @@ def due_providers(now: datetime | None = None) -> list[Provider]:
     candidates = Provider.objects.filter(
         is_active=True, delivery=Provider.Delivery.PULL, sync_interval__isnull=False
     ).exclude(feed_url="")
-    return [p for p in candidates if p.last_attempt_at is None or p.last_attempt_at + p.sync_interval <= now]
+    return [
+        p
+        for p in candidates
+        if p.sync_interval is not None and (p.last_attempt_at is None or p.last_attempt_at + p.sync_interval <= now)
+    ]
 
 
 def claim(provider: Provider, now: datetime | None = None) -> bool:

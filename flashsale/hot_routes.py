@@ -17,6 +17,7 @@ import re
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpResponse
 
 
 def hot_route_middleware() -> list[str]:
@@ -44,7 +45,7 @@ class ShortStackHandler(WSGIHandler):
     def get_response(self, request):
         response = super().get_response(request)
         # What CommonMiddleware would add: proxies and HTTP/1.0 clients see a length, not chunks.
-        if not response.streaming and not response.has_header("Content-Length"):
+        if isinstance(response, HttpResponse) and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         return response
 

@@ -16,15 +16,15 @@ class SessionStore(CacheSessionStore):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # SessionBase internals the stubs omit
         if must_create:
-            stored = self._cache.add(self.cache_key, data, self.get_expiry_age())
+            stored = self._cache.add(self.cache_key, data, self.get_expiry_age())  # type: ignore[attr-defined]  # as above
             if not stored:
                 raise CreateError  # create() retries with a fresh key
             return None
         # django-redis: xx=True writes only when the key exists, i.e. the session was not
         # flushed or expired meanwhile (that is the stock backend's UpdateError too).
-        if not self._cache.set(self.cache_key, data, self.get_expiry_age(), xx=True):
+        if not self._cache.set(self.cache_key, data, self.get_expiry_age(), xx=True):  # type: ignore[attr-defined]  # as above
             raise UpdateError
         return None
 

@@ -249,7 +249,7 @@ if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- REST API -------------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, object] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],

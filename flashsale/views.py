@@ -21,7 +21,7 @@ def healthz(request):
 
 
 class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # the stubs do not declare Meta
         fields = ("username", "email")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
@@ -92,7 +93,8 @@ def attach_live_totals(sessions: list[SaleSession]) -> None:
     counts = counts_for_items(pairs)
     for session in sessions:
         found = [c for (session_id, _), c in counts.items() if session_id == session.pk]
-        session.live_totals = session_totals(found) if found else None
+        # Read by the list columns through _live(); not a model field, hence setattr.
+        setattr(session, "live_totals", session_totals(found) if found else None)  # noqa: B010
 
 
 @admin.register(SaleSession)
@@ -138,11 +140,11 @@ class SaleSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="items", ordering="item_count")
     def item_count(self, obj: SaleSession) -> int:
-        return obj.item_count
+        return int(getattr(obj, "item_count", 0))  # annotated by get_queryset
 
     @admin.display(description="allocated", ordering="units_allocated")
     def units_allocated(self, obj: SaleSession) -> int:
-        return obj.units_allocated or 0
+        return int(getattr(obj, "units_allocated", 0) or 0)  # annotated by get_queryset
 
     def _live(self, obj: SaleSession, field: str):
         totals = getattr(obj, "live_totals", None)
@@ -208,7 +210,7 @@ class SaleSessionAdmin(admin.ModelAdmin):
             "queryset": queryset,
             "action": action,
             "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/plans/salesession/action_confirmation.html", context)
 

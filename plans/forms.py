@@ -25,7 +25,7 @@ class SaleSessionForm(forms.ModelForm):
         fields = ["name", "starts_at", "ends_at", "notes"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk and session_was_locked(self.instance.pk):
             for field in ("starts_at", "ends_at"):
                 if field in self.changed_data:
@@ -71,7 +71,7 @@ class SaleItemFormSet(forms.BaseInlineFormSet):
         for form in self.forms:
             if not form.has_changed():
                 continue
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]  # BaseFormSet helper the stubs omit
                 if form.instance.pk:
                     raise ValidationError(NO_REMOVED_ITEMS)
                 continue
@@ -100,7 +100,9 @@ class AdjustStockForm(forms.Form):
 
     def __init__(self, *args, session: SaleSession, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["item"].queryset = session.items.select_related("product").order_by("display_order", "id")
+        picker = self.fields["item"]
+        assert isinstance(picker, forms.ModelChoiceField)
+        picker.queryset = session.items.select_related("product").order_by("display_order", "id")
 
     def clean_delta(self) -> int:
         delta = self.cleaned_data["delta"]

@@ -17,7 +17,7 @@ from django.db import transaction
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str
+from flashsale.store.replies import as_int, text
 from flashsale.store.scripts import lua_script
 from plans.exceptions import SessionNotLoadable
 from plans.models import SaleItem, SaleSession
@@ -124,7 +124,7 @@ def load_session_into_redis(session: SaleSession, *, now: datetime | None = None
         state = redis_state_for(session, now)
         r = sale_redis()
         sid = session.pk
-        already = {int(as_str(k)) for k in r.hkeys(keys.loaded(sid))}
+        already = {as_int(k) for k in r.hkeys(keys.loaded(sid))}
 
         _write_display_data(r, sid, items)
         to_push = [item for item in items if item.pk not in already]
@@ -228,13 +228,13 @@ def is_loaded(session_id: int) -> bool:
 def loaded_units(session_id: int) -> dict[int, int]:
     """Item id -> highest unit number issued, for the items that have their stock in Redis."""
     raw = sale_redis().hgetall(keys.loaded(session_id))
-    return {int(as_str(k)): as_int(v) for k, v in raw.items()}
+    return {as_int(k): as_int(v) for k, v in raw.items()}
 
 
 def session_keys(session_id: int) -> list[str]:
     """Every key of the session currently in Redis (SCAN, never KEYS)."""
     r = sale_redis()
-    return [as_str(k) for k in r.scan_iter(match=keys.session_pattern(session_id), count=SWEEP_BATCH)]
+    return [text(k) for k in r.scan_iter(match=keys.session_pattern(session_id), count=SWEEP_BATCH)]
 
 
 def unload_session(session_id: int) -> int:

@@ -19,7 +19,7 @@ VIEW_ONLY_APPS = ("reservations", "reconciliation")
 
 def operator_permission_codenames(*, apps=global_apps) -> set[tuple[str, str]]:
     """(app label, codename) pairs the operators group holds, for the models installed now."""
-    wanted = set()
+    wanted: set[tuple[str, str]] = set()
     for app_label in (*MANAGED_MODELS, *VIEW_ONLY_APPS):
         try:
             app_config = apps.get_app_config(app_label)

@@ -11,7 +11,7 @@ from django.conf import settings
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_int, text
 from plans.exceptions import SessionNotLoadable
 from plans.final_counts import save_final_counts
 from plans.loading import expire_known_keys, load_session_into_redis
@@ -80,7 +80,8 @@ def advance_sessions(now: datetime | None = None) -> AdvanceResult:
     for session in settling:
         save_final_counts(session, now=now)
         item_ids = list(session.items.values_list("pk", flat=True))
-        expire_known_keys(session.pk, item_ids, at=session.redis_expires_at)
+        if session.redis_expires_at is not None:
+            expire_known_keys(session.pk, item_ids, at=session.redis_expires_at)
         result.refreshed.append(session.pk)
 
     result.pruned = prune_sessions_index(now)
@@ -93,7 +94,7 @@ def prune_sessions_index(now: datetime) -> int:
     """Drop index entries of sessions whose keys have expired (the index itself has no TTL)."""
     r = sale_redis()
     old = r.zrangebyscore(keys.sessions_index(), "-inf", (now - retention()).timestamp())
-    gone = [as_str(member) for member in old if not r.exists(keys.session(int(as_str(member))))]
+    gone = [text(member) for member in old if not r.exists(keys.session(as_int(member)))]
     if gone:
         r.zrem(keys.sessions_index(), *gone)
     return len(gone)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from flashsale.store import keys
 from flashsale.store.client import is_cluster, sale_redis
-from flashsale.store.replies import as_int, as_str
+from flashsale.store.replies import as_int, text
 
 
 class ItemCounts(NamedTuple):
@@ -57,7 +57,7 @@ class ItemCounts(NamedTuple):
 
 
 def _counts_from(remaining, raw: dict) -> ItemCounts:
-    values = {as_str(k): as_int(v) for k, v in raw.items()}
+    values = {text(k): as_int(v) for k, v in raw.items()}
     return ItemCounts(
         allocated=values.get("allocated", 0),
         adjusted=values.get("adjusted", 0),
@@ -109,7 +109,7 @@ def session_counts(session_id: int, item_ids: Iterable[int] | None = None) -> di
     Without ``item_ids`` the items are those recorded in the session's ``loaded`` hash.
     """
     if item_ids is None:
-        item_ids = [int(as_str(k)) for k in sale_redis().hkeys(keys.loaded(session_id))]
+        item_ids = [as_int(k) for k in sale_redis().hkeys(keys.loaded(session_id))]
     found = counts_for_items((session_id, item_id) for item_id in item_ids)
     return {item_id: counts for (_, item_id), counts in found.items()}
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -235,7 +236,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
                 "title": "Confirm compensations",
                 "opts": self.model._meta,
                 "rows": rows,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "action": "compensate_selected",
             }
             return TemplateResponse(request, "admin/reconciliation/confirm_compensation.html", context)

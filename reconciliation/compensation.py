@@ -114,7 +114,10 @@ def _step(discrepancy: Discrepancy, kind: str, *, user, automatic: bool, gateway
             compensation.save()
     except IntegrityError:
         # Someone else did it between our check and our insert.
-        return StepResult(kind=kind, done=False, compensation=_existing(discrepancy, kind))
+        existing = _existing(discrepancy, kind)
+        if existing is None:
+            raise
+        return StepResult(kind=kind, done=False, compensation=existing)
     log.info("compensation %s for %s (%s) done", kind, discrepancy.txn_id, discrepancy.get_kind_display())
     return StepResult(kind=kind, done=True, compensation=compensation)
 
@@ -140,7 +143,11 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
 
 def _return_units(discrepancy: Discrepancy, compensation: Compensation, *, user) -> None:
     units = discrepancy.quantity
-    item = SaleItem.objects.filter(pk=discrepancy.item_id).select_related("session").first()
+    item = (
+        SaleItem.objects.filter(pk=discrepancy.item_id).select_related("session").first()
+        if discrepancy.item_id is not None
+        else None
+    )
     if item is None or units < 1:
         raise CompensationFailed("No sale item or units to give back.", discrepancy_id=discrepancy.pk, kind=INVENTORY)
     reason = f"Reconciliation: {discrepancy.get_kind_display().lower()} for {discrepancy.txn_id}"[:300]

@@ -143,9 +143,9 @@ def compare(ours: OurTxn | None, theirs: list[TheirOrder]) -> list[Finding]:
             findings.append(finding(Kind.AMOUNT_MISMATCH, primary, primary.amount, primary.currency))
         elif not ours_paid:
             findings.append(finding(Kind.MISSING_HERE, primary, primary.amount, primary.currency))
-        if ours_paid and primary.quantity != ours.quantity:
+        if ours_paid and ours is not None and primary.quantity != ours.quantity:
             findings.append(finding(Kind.UNIT_MISMATCH, primary, primary.amount, primary.currency))
-    elif ours_paid:
+    elif ours_paid and ours is not None:
         findings.append(finding(Kind.MISSING_AT_GATEWAY, None, ours.amount, ours.currency))
     return findings
 
@@ -229,16 +229,16 @@ class Reconciler:
         ours_iter, theirs_iter = self.ours(), self.theirs()
         ours, theirs = next(ours_iter, None), next(theirs_iter, None)
         while ours is not None or theirs is not None:
-            if theirs is None or (ours is not None and ours.txn_id < theirs[0].txn_id):
+            if ours is not None and (theirs is None or ours.txn_id < theirs[0].txn_id):
                 self.count_ours(ours)
                 self.check(ours, [])
                 ours = next(ours_iter, None)
-            elif ours is None or theirs[0].txn_id < ours.txn_id:
+            elif theirs is not None and (ours is None or theirs[0].txn_id < ours.txn_id):
                 self.orphans.append(theirs)
                 if len(self.orphans) >= self.batch_size:
                     self.resolve_orphans()
                 theirs = next(theirs_iter, None)
-            else:
+            elif ours is not None and theirs is not None:  # the same TransactionID on both sides
                 self.count_ours(ours)
                 self.check(ours, theirs)
                 ours, theirs = next(ours_iter, None), next(theirs_iter, None)
@@ -402,13 +402,13 @@ def daily_figures(*, days: int = 30, until: date | None = None) -> list[dict]:
     figures = []
     for offset in range(days):
         day = since + timedelta(days=offset)
-        run = latest.get(day)
+        found = latest.get(day)
         figures.append(
             {
                 "day": day,
-                "matched": run.matched_amount if run else Decimal("0"),
-                "mismatched": run.mismatched_amount if run else Decimal("0"),
-                "run": run,
+                "matched": found.matched_amount if found else Decimal("0"),
+                "mismatched": found.mismatched_amount if found else Decimal("0"),
+                "run": found,
             }
         )
     return figures

@@ -17,7 +17,7 @@ from django.db import IntegrityError
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_str, text
 from reconciliation.gateway import Gateway, GatewayOrder, WebhookEvent, get_gateway
 from reservations import holds
 from reservations.drain import persist_events
@@ -203,4 +203,4 @@ def payment_status(txn_id: str) -> PaymentStatus:
     if state is None:
         return PaymentStatus(state="pending", user_id=None)
     user_text = as_str(user)
-    return PaymentStatus(state=as_str(state), user_id=int(user_text) if user_text else None)
+    return PaymentStatus(state=text(state), user_id=int(user_text) if user_text else None)

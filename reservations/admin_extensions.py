@@ -285,7 +285,7 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
             said = f"{rate:g} per second" if rate else "everyone at once"
             self.message_user(request, f"Admission rate of {session.name} set to {said}.", messages.SUCCESS)
         else:
-            errors = " ".join(error for errors in form.errors.values() for error in errors)
+            errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
             self.message_user(request, f"Admission rate not changed: {errors}", messages.ERROR)
         return HttpResponseRedirect(reverse("admin:plans_salesession_live", args=[session.pk]))
 

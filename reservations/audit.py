@@ -27,6 +27,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Sum
@@ -35,7 +36,7 @@ from redis.exceptions import WatchError
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str
+from flashsale.store.replies import as_int, as_str, text
 from plans.models import Adjustment, SaleItem
 from reservations.models import Transaction
 from reservations.states import ACTIVE_STATUSES
@@ -110,6 +111,17 @@ class UserMismatch:
     def describe(self) -> str:
         return f"user {self.user_id} item {self.item_id}: user hash {self.counted}, active transactions {self.active}"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserMismatch:
+        """From the JSON a stored report holds (``AuditReport.as_dict``)."""
+        return cls(
+            user_id=int(data["user_id"]),
+            item_id=int(data["item_id"]),
+            counted=int(data["counted"]),
+            active=int(data["active"]),
+            txn_ids=tuple(data.get("txn_ids", ())),
+        )
+
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -147,15 +159,11 @@ class AuditReport:
     @classmethod
     def from_dict(cls, data: dict) -> AuditReport:
         item_fields = ItemAudit.__dataclass_fields__
-        user_fields = UserMismatch.__dataclass_fields__
         return cls(
             session_id=data["session_id"],
             checked_at=data["checked_at"],
             items=tuple(ItemAudit(**{k: v for k, v in raw.items() if k in item_fields}) for raw in data["items"]),
-            users=tuple(
-                UserMismatch(**{k: (tuple(v) if k == "txn_ids" else v) for k, v in raw.items() if k in user_fields})
-                for raw in data.get("users", [])
-            ),
+            users=tuple(UserMismatch.from_dict(raw) for raw in data.get("users", [])),
             users_checked=data.get("users_checked", 0),
             missing_items=tuple(data.get("missing_items", [])),
         )
@@ -188,7 +196,7 @@ def _snapshot(r, session_id: int, item_ids: list[int]) -> dict[int, tuple[int, d
     for index, item_id in enumerate(item_ids):
         length, raw = replies[2 * index], replies[2 * index + 1]
         if raw:
-            found[item_id] = (int(length), {as_str(k): as_int(v) for k, v in raw.items()})
+            found[item_id] = (int(length), {text(k): as_int(v) for k, v in raw.items()})
     return found
 
 
@@ -210,7 +218,7 @@ def _item_audit(item_id: int, length: int, counts: dict[str, int], planned: tupl
 def _scan_ids(r, pattern: str, prefix: str) -> set[int]:
     found = set()
     for key in r.scan_iter(match=pattern, count=SCAN_COUNT):
-        tail = as_str(key)[len(prefix) :]
+        tail = text(key)[len(prefix) :]
         if tail.isdigit():
             found.add(int(tail))
     return found
@@ -233,7 +241,7 @@ def _active_units(txns: dict[str, tuple[str | None, ...]], fallback: dict[str, t
             item_id, qty, status = fallback[txn_id]
             item, quantity = str(item_id), str(qty)
         if status in ACTIVE_STATUSES and item is not None:
-            active[int(item)] += int(quantity)
+            active[int(item)] += as_int(quantity)
     return active
 
 
@@ -256,14 +264,14 @@ def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[
     txn_lists = {}
     pipe = r.pipeline(transaction=False)
     for index, user_id in enumerate(users):
-        txn_ids = sorted(as_str(t) for t in replies[2 * index + 1])
+        txn_ids = sorted(text(t) for t in replies[2 * index + 1])
         txn_lists[user_id] = txn_ids
         for txn_id in txn_ids:
             pipe.hmget(keys.txn(session_id, txn_id), *TXN_FIELDS)
     txn_replies = iter(pipe.execute())
     figures = {}
     for index, user_id in enumerate(users):
-        counted = {int(as_str(k)): as_int(v) for k, v in replies[2 * index].items()}
+        counted = {as_int(k): as_int(v) for k, v in replies[2 * index].items()}
         txns = {txn_id: tuple(as_str(v) for v in next(txn_replies)) for txn_id in txn_lists[user_id]}
         figures[user_id] = (counted, txns)
     return figures
@@ -294,8 +302,8 @@ def _recheck_user(r, session_id: int, user_id: int) -> list[UserMismatch]:
         with r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(user_key, txns_key)
-                counted = {int(as_str(k)): as_int(v) for k, v in pipe.hgetall(user_key).items()}
-                txn_ids = sorted(as_str(t) for t in pipe.smembers(txns_key))
+                counted = {as_int(k): as_int(v) for k, v in pipe.hgetall(user_key).items()}
+                txn_ids = sorted(text(t) for t in pipe.smembers(txns_key))
                 txns = {t: tuple(as_str(v) for v in pipe.hmget(keys.txn(session_id, t), *TXN_FIELDS)) for t in txn_ids}
                 pipe.multi()
                 pipe.exists(user_key)
@@ -366,9 +374,9 @@ def store_report(report: AuditReport) -> None:
 def latest_report(session_id: int) -> AuditReport | None:
     """The last stored audit of the session (for the admin page), ``None`` if never audited."""
     raw = sale_redis().get(keys.audit(session_id))
-    return AuditReport.from_dict(json.loads(as_str(raw))) if raw else None
+    return AuditReport.from_dict(json.loads(text(raw))) if raw else None
 
 
 def drifting_sessions() -> list[int]:
     """Ids of sessions whose latest audit found drift, most recent first (for the admin banner)."""
-    return [int(as_str(member)) for member in sale_redis().zrevrange(keys.audit_alerts(), 0, -1)]
+    return [as_int(member) for member in sale_redis().zrevrange(keys.audit_alerts(), 0, -1)]

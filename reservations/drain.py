@@ -20,7 +20,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_str, decode_map, text
 from reservations.models import Transaction
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
@@ -31,7 +31,7 @@ CONSUMER = "drainer"
 LOCK_MS = 30_000
 
 # Status only moves forward: reserved -> paid | expired | cancelled; paid -> refunded.
-FORWARD = {
+FORWARD: dict[str, set[str]] = {
     Transaction.Status.RESERVED: {Transaction.Status.PAID, Transaction.Status.EXPIRED, Transaction.Status.CANCELLED},
     Transaction.Status.PAID: {Transaction.Status.REFUNDED},
 }
@@ -81,8 +81,12 @@ def _token_for(fields: dict[str, str], session_id: int) -> str:
         return ""
 
 
+def _required_dt(value: str) -> datetime:
+    return datetime.fromtimestamp(float(value), tz=UTC)
+
+
 def _new_row(session_id: int, fields: dict[str, str]) -> Transaction:
-    reserved_at = _dt(fields.get("reserved_at"))
+    reserved_at = _required_dt(fields["reserved_at"])
     return Transaction(
         txn_id=fields["txn"],
         user_id=int(fields["user"]),
@@ -100,7 +104,7 @@ def _new_row(session_id: int, fields: dict[str, str]) -> Transaction:
         reserved_at=reserved_at,
         # The 303 to the gateway is the response of the reserve request itself.
         redirected_at=reserved_at,
-        expires_at=_dt(fields.get("expires_at")),
+        expires_at=_required_dt(fields["expires_at"]),
     )
 
 
@@ -140,10 +144,9 @@ def persist_events(session_id: int, events: Iterable[Event]) -> int:
         created: list[Transaction] = []
         changed: list[Transaction] = []
         for txn_id, history in latest.items():
-            row = existing.get(txn_id)
-            is_new = row is None
-            if is_new:
-                row = _new_row(session_id, history[0])
+            found = existing.get(txn_id)
+            is_new = found is None
+            row = _new_row(session_id, history[0]) if found is None else found
             touched = [_apply(row, fields) for fields in history]
             if is_new:
                 created.append(row)
@@ -175,8 +178,8 @@ def _decode(entries) -> list[Event]:
     events = []
     for entry_id, raw in entries or []:
         # A pending entry deleted from the stream comes back with no fields.
-        fields = {as_str(k): as_str(v) for k, v in (raw or {}).items()}
-        events.append((as_str(entry_id), fields))
+        fields = decode_map(raw or {})
+        events.append((text(entry_id), fields))
     return events
 
 
@@ -249,7 +252,7 @@ def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
     for index, raw in zip(pointers, pipe.execute(), strict=True):
         entry_id, fields = events[index]
         # The hash may already say paid or expired: the upsert moves the row forward to it.
-        hydrated[index] = (entry_id, {**{as_str(k): as_str(v) for k, v in raw.items()}, **fields})
+        hydrated[index] = (entry_id, {**decode_map(raw), **fields})
     return hydrated
 
 

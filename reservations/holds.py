@@ -271,7 +271,7 @@ def reserve(request: ReserveRequest, *, client: Any = None) -> Reservation:
     script_keys, args = _reserve_args(request)
     raw = RESERVE(keys=script_keys, args=args, client=client)
     code = text(raw[0])
-    reply = decode_reply(raw, _RESERVE_REPLIES)
+    reply: object = decode_reply(raw, _RESERVE_REPLIES)
     if isinstance(reply, _Reserved):
         return Reservation(
             txn_id=reply.txn_id,

@@ -255,4 +255,5 @@ def scheduled_sessions(start: datetime, end: datetime) -> list[SessionInfo]:
         ]
 
     key = f"home:scheduled:{start:%Y-%m-%d}"
-    return cache.get_or_set(key, read, settings.FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS)
+    found: list[SessionInfo] = cache.get_or_set(key, read, settings.FLASHSALE_HOME_SCHEDULE_CACHE_SECONDS) or []
+    return found

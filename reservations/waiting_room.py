@@ -27,7 +27,7 @@ from django.conf import settings
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str, decode_fields
+from flashsale.store.replies import as_int, as_str, decode_fields, decode_map, text
 from flashsale.store.scripts import lua_script
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def _stock_keys(r, session_id: int) -> list[str]:
     cached = _stock_keys_cache.get(session_id)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    item_ids = [as_str(member) for member in r.zrange(keys.items(session_id), 0, -1)]
+    item_ids = [text(member) for member in r.zrange(keys.items(session_id), 0, -1)]
     found = [keys.stock(session_id, int(item_id)) for item_id in item_ids]
     if found:
         # An empty answer (session not loaded yet) is not cached: it changes at the load.
@@ -239,7 +239,7 @@ def shuffle_pre_queue(session_id: int, *, now: float | None = None, rng: random.
         # Arrival order, then id: a deterministic input, so a seeded test replays exactly.
         pipe.zrange(keys.waiting_pre(session_id), 0, -1)
         version, members = pipe.execute()
-        order = [as_str(member) for member in members]
+        order = [text(member) for member in members]
         fisher_yates(order, rng)
         reply = write(
             keys=[keys.waiting(session_id), keys.waiting_pre(session_id), keys.waiting_queue(session_id)],
@@ -257,12 +257,12 @@ def shuffle_pre_queue(session_id: int, *, now: float | None = None, rng: random.
 
 def queue_order(session_id: int) -> list[int]:
     """User ids in queue order (head first); for operators and tests, not for shopper requests."""
-    return [int(as_str(member)) for member in sale_redis().zrange(keys.waiting_queue(session_id), 0, -1)]
+    return [as_int(member) for member in sale_redis().zrange(keys.waiting_queue(session_id), 0, -1)]
 
 
 def admitted_users(session_id: int) -> list[int]:
     """User ids currently holding a valid admission, in admission order."""
-    return [int(as_str(member)) for member in sale_redis().zrange(keys.waiting_admitted(session_id), 0, -1)]
+    return [as_int(member) for member in sale_redis().zrange(keys.waiting_admitted(session_id), 0, -1)]
 
 
 def session_title(session_id: int) -> str | None:
@@ -310,7 +310,7 @@ def waiting_room_stats(session_id: int, *, now: float | None = None) -> dict:
     pipe.zcard(keys.waiting_queue(session_id))
     pipe.zcount(keys.waiting_admitted(session_id), now - pass_seconds, "+inf")
     raw, pre, queue, active = pipe.execute()
-    state = {as_str(k): as_str(v) for k, v in raw.items()}
+    state = decode_map(raw)
     rate_text = state.get("rate")
     rate = float(rate_text) if rate_text is not None else float(settings.FLASHSALE_WAITING_ROOM_DEFAULT_RATE)
     return {
@@ -417,7 +417,9 @@ def simulate_admissions(
             for user in waiting
             if int((now - phase[user]) / poll_every) != int((now - tick - phase[user]) / poll_every)
         ]
-        batch = [(user, "1") for user in joining] + [(user, "0") for user in polling]
+        batch: list[tuple[int | None, str]] = []
+        batch += [(user, "1") for user in joining]
+        batch += [(user, "0") for user in polling]
         if not batch:
             batch = [(None, "0")]
         replies = _run_visits(r, visit, visit_keys, batch, now, fixed, session_id, queue_order_seen)
@@ -429,7 +431,7 @@ def simulate_admissions(
             if join == "1" and now >= opens and state in ("queued", "admitted"):
                 queue_order_seen.append(user)
             if state == "admitted":
-                admitted_at.setdefault(user, float(as_str(reply[5])))
+                admitted_at.setdefault(user, float(text(reply[5])))
                 waiting.discard(user)
             elif state in STATES_WAITING:
                 waiting.add(user)
@@ -438,8 +440,7 @@ def simulate_admissions(
     # The admissions themselves, from Redis (a shopper only notices theirs at their next poll).
     noticed = len(admitted_at)
     admitted_at = {
-        int(as_str(member)): score
-        for member, score in r.zrange(keys.waiting_admitted(session_id), 0, -1, withscores=True)
+        as_int(member): score for member, score in r.zrange(keys.waiting_admitted(session_id), 0, -1, withscores=True)
     }
     per_second: dict[int, int] = {}
     for when in admitted_at.values():

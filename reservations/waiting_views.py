@@ -55,10 +55,13 @@ def waiting_url(session_id: int) -> str:
 
 
 def _grant(request: HttpRequest, session_id: int, user_id: int, status: WaitingStatus) -> None:
+    admitted_at = status.admitted_at
+    if admitted_at is None:  # the waiting room answers "admitted" with the instant; never without
+        return
     shopper = ShopperSession(request.session)
-    shopper.store_admission_pass(session_id, pass_for_admission(user_id, session_id, admitted_at=status.admitted_at))
+    shopper.store_admission_pass(session_id, pass_for_admission(user_id, session_id, admitted_at=admitted_at))
     # They solved the CAPTCHA to queue; a long wait must not make them solve it again to reserve.
-    shopper.keep_captcha_pass_until(session_id, status.admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS)
+    shopper.keep_captcha_pass_until(session_id, admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS)
 
 
 def eta_text(seconds: int | None) -> str:

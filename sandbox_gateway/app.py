@@ -8,9 +8,11 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from html import escape
+from typing import Any
 from urllib.parse import parse_qs, quote
 
 from reservations.tokens import TokenError, verify_token
@@ -82,7 +84,7 @@ class GatewayApp:
         self.config = config
         self.store = store
         self.worker = worker
-        self.routes = [
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^/healthz$"), self.healthz),
             ("GET", re.compile(r"^/checkout/?$"), self.checkout),
             ("POST", re.compile(r"^/checkout/(?P<order_id>ord_[0-9a-f]+)/(?P<action>pay|cancel)$"), self.settle),
@@ -244,7 +246,7 @@ class GatewayApp:
             data = json.loads(self.read_body(environ) or b"{}")
             kind = str(data["kind"])
             target = str(data.get("order_id") or data.get("txn_id") or GLOBAL)
-            params = {}
+            params: dict[str, Any] = {}
             if "delay_seconds" in data:
                 params["delay_seconds"] = float(data["delay_seconds"])
             for field in ("amount", "delta"):

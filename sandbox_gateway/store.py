@@ -311,7 +311,8 @@ class Store:
                 "INSERT INTO faults (target, kind, params, created_at) VALUES (?, ?, ?, ?)",
                 (target, kind, json.dumps(params), now),
             )
-            return Fault(id=cursor.lastrowid, target=target, kind=kind, params=params)
+            # An INSERT always sets lastrowid.
+            return Fault(id=int(cursor.lastrowid or 0), target=target, kind=kind, params=params)
 
     def list_faults(self) -> list[Fault]:
         with self._connect() as conn:

@@ -10,6 +10,7 @@ import io
 import json
 import random
 from decimal import Decimal
+from typing import Any
 
 from catalog.demo import DEMO_DIR, FEED_DIR, MANIFEST, PUSH_DIR
 
@@ -31,7 +32,7 @@ CITIES = {
     "Munich": (48.1351, 11.5820),
 }
 
-PROVIDERS = [
+PROVIDERS: list[dict[str, Any]] = [
     {
         "slug": "city-escapes",
         "name": "City Escapes",

@@ -11,7 +11,6 @@ it by field name, so callers read ``reply.txn_id``, never ``reply[9]``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -34,9 +33,12 @@ def text(value: object) -> str:
 
 
 def as_int(value: object, default: int = 0) -> int:
+    """An integer reply or field (bytes, str or int from redis-py); ``default`` when missing or empty."""
     if value is None or value == b"" or value == "":
         return default
-    return int(value)  # type: ignore[call-overload]  # bytes, str or int from redis-py
+    if isinstance(value, int):
+        return value
+    return int(text(value))
 
 
 def float_or_none(value: object) -> float | None:
@@ -69,7 +71,7 @@ def _bool(value: object) -> bool:
 
 
 def _str_list(value: object) -> list[str]:
-    return [text(item) for item in value] if isinstance(value, list) else []  # type: ignore[attr-defined]
+    return [text(item) for item in value] if isinstance(value, list) else []
 
 
 def _decimal(value: object) -> Decimal:
@@ -105,10 +107,16 @@ def _reader(annotation: object) -> Callable[[object], Any]:
     raise TypeError(f"no reader for a reply field annotated {annotation!r}")
 
 
-@functools.cache
+_readers_by_class: dict[type, tuple[tuple[str, Callable[[object], Any]], ...]] = {}
+
+
 def _readers(cls: type) -> tuple[tuple[str, Callable[[object], Any]], ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple((field.name, _reader(hints[field.name])) for field in dataclasses.fields(cls))
+    readers = _readers_by_class.get(cls)
+    if readers is None:
+        hints = typing.get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+        readers = _readers_by_class[cls] = tuple((field.name, _reader(hints[field.name])) for field in fields)
+    return readers
 
 
 def decode_fields(cls: type[T], values: Sequence[object]) -> T:

@@ -33,7 +33,9 @@ class LuaScript:
     def __init__(self, path: Path):
         self.path = path
         self.name = path.stem
-        self._script = Script(None, path.read_bytes())
+        self._source = path.read_bytes()
+        # A Script without a client: the SHA comes from the bytes and every call passes its client.
+        self._script = Script(None, self._source)  # type: ignore[arg-type]  # redis-py accepts None here
 
     @property
     def sha(self) -> str:
@@ -41,7 +43,7 @@ class LuaScript:
 
     @property
     def source(self) -> bytes:
-        return bytes(self._script.script)
+        return self._source
 
     def __call__(self, *, keys: Sequence[str], args: Sequence[ScriptArg], client: Any = None) -> Any:
         return self._script(keys=list(keys), args=list(args), client=client if client is not None else sale_redis())
@@ -53,7 +55,7 @@ class LuaScript:
         pipeline executes: one more round trip. EVAL with the source avoids it; the server keeps
         the compiled script under its SHA, so what this costs is hashing the source.
         """
-        pipeline.eval(self._script.script, len(keys), *keys, *args)
+        pipeline.eval(self._source, len(keys), *keys, *args)
 
     def __repr__(self) -> str:
         return f"LuaScript({self.name})"

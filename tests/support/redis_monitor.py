@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 
 MARKER = "commands-end-marker"
+HANDSHAKE = frozenset({"PING", "SELECT", "HELLO", "CLIENT", "AUTH"})
 
 
 def commands_during(redis_conn, action) -> list[str]:
     """The command names ``action()`` sent to ``redis_conn``'s database, round trips only.
 
     Commands a Lua script runs show up in MONITOR too (from the "lua" client) and are left out;
-    so are PING and the SELECT a new pooled connection sends once.
+    so are PING and a new connection's handshake (HELLO, CLIENT SETINFO, SELECT), which any client
+    of the server sends on database 0 before it selects its own.
     """
     db = redis_conn.connection_pool.connection_kwargs.get("db", 0)
     seen: list[str] = []
@@ -35,4 +37,4 @@ def commands_during(redis_conn, action) -> list[str]:
     action()
     redis_conn.echo(MARKER)
     thread.join(timeout=10)
-    return [c for c in seen if c not in {"PING", "SELECT"}]
+    return [c for c in seen if c not in HANDSHAKE]
