@@ -194,7 +194,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler; it also touches FLASHSALE_BEAT_HEARTBEAT_FILE (when
+# set) on every tick, for a container healthcheck (`python -m flashsale.heartbeat FILE --max-age S`).
+CELERY_BEAT_SCHEDULER = "flashsale.beat:HeartbeatScheduler"
+FLASHSALE_BEAT_HEARTBEAT_FILE = os.environ.get("FLASHSALE_BEAT_HEARTBEAT_FILE", "").strip()
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Each app's periodic tasks; django-celery-beat copies them into the database so operators
 # can see and edit them in admin.
@@ -390,18 +393,31 @@ FLASHSALE_CAPTCHA_PASS_SECONDS = env_int("FLASHSALE_CAPTCHA_PASS_SECONDS", 1800)
 # and password changes delete it at once; only a session that expires on its own may leave its
 # ticket usable for up to this long.
 FLASHSALE_RESERVE_TICKET_SECONDS = env_int("FLASHSALE_RESERVE_TICKET_SECONDS", 1800)
-# Stream events persisted per database transaction by the drainer.
+# Stream events persisted per database transaction by the drainer (the Procfile's and compose's
+# `drain_transactions --follow`, and the beat task when it is on).
 FLASHSALE_DRAIN_BATCH_SIZE = env_int("FLASHSALE_DRAIN_BATCH_SIZE", 500)
-# A drainer that died leaves its events pending; another claims them after this idle time (ms).
-FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", 60_000)
+# One drainer at a time persists a session: its lock lives this many seconds and is renewed while
+# it works, so a killed drainer's session is free again within this time.
+FLASHSALE_DRAIN_LOCK_SECONDS = env_int("FLASHSALE_DRAIN_LOCK_SECONDS", 3)
+# A dead drainer leaves its events pending; the next drainer claims them once idle this long (ms).
+# At most the lock's TTL: past it their owner can no longer hold the lock.
+FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", FLASHSALE_DRAIN_LOCK_SECONDS * 1000)
+if FLASHSALE_DRAIN_LOCK_SECONDS < 1:
+    raise ImproperlyConfigured("FLASHSALE_DRAIN_LOCK_SECONDS must be 1 or more")
+if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000:
+    raise ImproperlyConfigured("FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000")
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),
 }
-CELERY_BEAT_SCHEDULE["reservations-drain-transactions"] = {
-    "task": "reservations.tasks.drain_transactions",
-    "schedule": float(env_int("FLASHSALE_DRAIN_EVERY_SECONDS", 2)),
-}
+# The drainer is its own process (`manage.py drain_transactions --follow`); set this to a period
+# in seconds to drain from beat as well or instead (0: off, the default: one drainer is enough).
+FLASHSALE_DRAIN_EVERY_SECONDS = env_int("FLASHSALE_DRAIN_EVERY_SECONDS", 0)
+if FLASHSALE_DRAIN_EVERY_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["reservations-drain-transactions"] = {
+        "task": "reservations.tasks.drain_transactions",
+        "schedule": float(FLASHSALE_DRAIN_EVERY_SECONDS),
+    }
 
 # --- reconciliation -------------------------------------------------------------------------
 # Payment webhook: how far the gateway's signed timestamp may be from our wall clock, and how long
