@@ -405,7 +405,9 @@ FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", FLASHSA
 if FLASHSALE_DRAIN_LOCK_SECONDS < 1:
     raise ImproperlyConfigured("FLASHSALE_DRAIN_LOCK_SECONDS must be 1 or more")
 if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000:
-    raise ImproperlyConfigured("FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000")
+    raise ImproperlyConfigured(
+        "FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000"
+    )
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),

@@ -240,9 +240,7 @@ def session_lock(r, session_id: int) -> Iterator[SessionLock | None]:
         yield None
         return
     held = SessionLock(lock)
-    renewer = threading.Thread(
-        target=held.keep_renewed, args=(ttl / 3,), name=f"drain-lock-{session_id}", daemon=True
-    )
+    renewer = threading.Thread(target=held.keep_renewed, args=(ttl / 3,), name=f"drain-lock-{session_id}", daemon=True)
     renewer.start()
     try:
         yield held
@@ -333,7 +331,11 @@ def _forget_idle_consumers(r, stream: str, consumer: str) -> None:
     """
     for info in r.xinfo_consumers(stream, GROUP):
         name = as_str(info["name"])
-        if name != consumer and int(info["pending"]) == 0 and int(info["idle"]) > settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS:
+        if (
+            name != consumer
+            and int(info["pending"]) == 0
+            and int(info["idle"]) > settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS
+        ):
             r.xgroup_delconsumer(stream, GROUP, name)
 
 
