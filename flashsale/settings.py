@@ -428,6 +428,19 @@ FLASHSALE_WEBHOOK_TOLERANCE_SECONDS = env_int("FLASHSALE_WEBHOOK_TOLERANCE_SECON
 FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS = env_int("FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS", 7 * 24 * 3600)
 # Seconds to wait on the gateway API (connect and read) before a call fails.
 FLASHSALE_GATEWAY_TIMEOUT_SECONDS = env_int("FLASHSALE_GATEWAY_TIMEOUT_SECONDS", 10)
+# Retries of a gateway API call that got no answer or a transient one (429, 5xx), with exponential
+# backoff from this many seconds (urllib3's Retry; it honours Retry-After).
+FLASHSALE_GATEWAY_RETRIES = env_int("FLASHSALE_GATEWAY_RETRIES", 3)
+FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS = float(os.environ.get("FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS", "0.5"))
+# A refund that still fails is recorded and tried again by beat, this many times in all, waiting
+# this many seconds after the first failure (doubling each time, at most an hour); then it is
+# marked for an operator (admin: Compensations, "Needs an operator").
+FLASHSALE_REFUND_MAX_ATTEMPTS = env_int("FLASHSALE_REFUND_MAX_ATTEMPTS", 6)
+FLASHSALE_REFUND_RETRY_SECONDS = env_int("FLASHSALE_REFUND_RETRY_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["reconciliation-retry-refunds"] = {
+    "task": "reconciliation.tasks.retry_refunds",
+    "schedule": float(env_int("FLASHSALE_REFUND_RETRY_EVERY_SECONDS", 60)),
+}
 # Daily reconciliation of the previous UTC day at "HH:MM" (UTC); rows handled per batch.
 FLASHSALE_RECONCILE_AT = os.environ.get("FLASHSALE_RECONCILE_AT", "02:30")
 FLASHSALE_RECONCILE_BATCH_SIZE = env_int("FLASHSALE_RECONCILE_BATCH_SIZE", 2000)
