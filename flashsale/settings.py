@@ -148,21 +148,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- redis ----------------------------------------------------------------------------------
-# REDIS_URL points at a real Redis. Unset, an embedded redis-server is started on loopback
-# (see flashsale/embedded_redis.py); it is a real server, never a Python fake.
+# --- redis ---------------------------------------------------------------------------------
+# REDIS_URL points at a real Redis. Settings never start one: without REDIS_URL, `manage.py`,
+# `make demo` and `make test` run an embedded redis-server for as long as they need it and set
+# REDIS_URL for their processes (flashsale/embedded_redis.py); anything else must be given one.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-EMBEDDED_REDIS = not REDIS_URL
-if EMBEDDED_REDIS:
-    if PRODUCTION:
-        raise ImproperlyConfigured("REDIS_URL must be set in production mode")
-    from flashsale.embedded_redis import ensure_embedded_redis
-
-    # `make test` uses another database number so a test run never wipes a running demo.
-    REDIS_URL = ensure_embedded_redis(
-        VAR_DIR,
-        port=env_int("FLASHSALE_EMBEDDED_REDIS_PORT", 6390),
-        db=env_int("FLASHSALE_EMBEDDED_REDIS_DB", 0),
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. "
+        + (
+            "Production needs a real Redis: set REDIS_URL (e.g. redis://redis:6379/0)."
+            if PRODUCTION
+            else "`make demo` and `make test` start an embedded Redis and set it, and so does `python manage.py` "
+            "for its own run; to start another process on it use "
+            "`python -m flashsale.embedded_redis run -- COMMAND`, or set REDIS_URL (e.g. redis://127.0.0.1:6379/0)."
+        )
     )
 
 # The sale data (stock lists, holds, streams) may live apart from the cache and sessions:
