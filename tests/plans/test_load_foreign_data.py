@@ -14,11 +14,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from plans import keys
+from flashsale.store import keys
 from plans.exceptions import SessionNotLoadable
 from plans.loading import load_session_into_redis
 from plans.models import SaleItem, SaleSession
-from reservations.stock import LimitReached, reserve_units
+from reservations.holds import reserve_units
+from reservations.refusals import LimitReached
 from tests.factories import make_item, make_session
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import threading
 
-from plans import keys
+from flashsale.store import keys
 from reservations import drain
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 from tests.support.polling import wait_until
 
 
