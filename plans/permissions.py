@@ -54,13 +54,12 @@ def _permissions(Permission, using: str, wanted: set[tuple[str, str]]) -> list:
     return [p for p in candidates if (p.content_type.app_label, p.codename) in wanted]
 
 
-def grant_operator_permissions(apps, schema_editor, *, app_labels: tuple[str, ...]) -> None:
+def grant_operator_permissions(apps, *, using: str, app_labels: tuple[str, ...]) -> None:
     """Add the default operator permissions of ``app_labels``' models to the group (created if missing).
 
-    For data migrations (``apps`` is the migration state). Only adds: what the group already
-    holds, granted by hand or not, is left alone.
+    For data migrations (``apps`` is the migration state, ``using`` the schema editor's
+    connection alias). Only adds: what the group already holds, granted by hand or not, is left alone.
     """
-    using = schema_editor.connection.alias
     wanted = set()
     for label in app_labels:
         app_config = apps.get_app_config(label)

@@ -6,7 +6,7 @@ from django.db import migrations
 def grant(apps, schema_editor):
     from plans.permissions import grant_operator_permissions
 
-    grant_operator_permissions(apps, schema_editor, app_labels=("reservations",))
+    grant_operator_permissions(apps, using=schema_editor.connection.alias, app_labels=("reservations",))
 
 
 class Migration(migrations.Migration):

@@ -80,8 +80,7 @@ def test_the_grant_migrations_add_to_an_existing_group_and_create_a_missing_one(
     state = MigrationExecutor(connection).loader.project_state()
     apps = state.apps
     Group.objects.filter(name=OPERATORS_GROUP).delete()
-    with connection.schema_editor() as editor:
-        grant_operator_permissions(apps, editor, app_labels=("reconciliation",))
+    grant_operator_permissions(apps, using=connection.alias, app_labels=("reconciliation",))
     held = _held()
     assert "reconciliation.view_compensation" in held and not any(p.startswith("plans.") for p in held)
 
