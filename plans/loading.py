@@ -21,7 +21,7 @@ from django.db import transaction
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, text
+from flashsale.store.replies import as_int, decode_map, text
 from flashsale.store.scripts import lua_script
 from plans.exceptions import SessionNotLoadable
 from plans.models import SaleItem, SaleSession
@@ -190,14 +190,14 @@ def _claim_session_id(r, session: SaleSession, now: datetime, *, replace_foreign
     ``replace_foreign``), and refused while it may be live: it may be another site's sale.
     """
     sid = session.pk
-    found = as_str(r.get(keys.stamp(sid)))
+    found = text(r.get(keys.stamp(sid)))
     if found == session_stamp(session):
         return ""
     if not r.exists(keys.session(sid), keys.loaded(sid)):
         return ""  # nothing there (a stamp alone is harmless): a first load
     if not found and session.loaded_at is not None:
         return ""
-    theirs = {as_str(k): as_str(v) for k, v in r.hgetall(keys.session(sid)).items()}
+    theirs = decode_map(r.hgetall(keys.session(sid)))
     ends_at = float(theirs.get("ends_at") or 0)
     what = (
         f"another database's session {sid} ({theirs.get('name') or 'partly loaded'!r}"

@@ -218,7 +218,7 @@ def retry_due_refunds(*, gateway: Gateway | None = None) -> list[StepResult]:
         .select_related("discrepancy", "created_by")
         .order_by("next_attempt_at")
     )
-    results = []
+    results: list[StepResult] = []
     gateway = gateway or get_gateway()
     for compensation in due:
         # Through compensate(): once the refund is done the plan's next steps run and the

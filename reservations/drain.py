@@ -30,7 +30,7 @@ from redis.exceptions import LockError
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str, decode_map, text
+from flashsale.store.replies import decode_map, text
 from reservations.models import Transaction
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
@@ -316,7 +316,7 @@ def _claim_abandoned(r, session_id: int, stream: str, consumer: str, size: int, 
         reply = r.xautoclaim(
             stream, GROUP, consumer, min_idle_time=settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS, start_id=cursor, count=size
         )
-        cursor, entries = as_str(reply[0]), reply[1]
+        cursor, entries = text(reply[0]), reply[1]
         if entries:
             handled += _handle(r, session_id, stream, _decode(entries), before_ack)
         if cursor == "0-0" or not entries:
@@ -330,7 +330,7 @@ def _forget_idle_consumers(r, stream: str, consumer: str) -> None:
     Only consumers with no pending entry: deleting one with pending entries would lose them.
     """
     for info in r.xinfo_consumers(stream, GROUP):
-        name = as_str(info["name"])
+        name = text(info["name"])
         if (
             name != consumer
             and int(info["pending"]) == 0
