@@ -32,8 +32,8 @@ test: install
 bench: install
 	$(BIN)/python -m bench
 
-# mypy's Django plugin imports the settings: a REDIS_URL keeps it from starting an embedded Redis
-# (nothing connects to it).
+# mypy's Django plugin imports the settings, which refuse to load without a REDIS_URL (nothing
+# connects to it).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
