@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,demo]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,26 +19,21 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-demo: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py ensure_operator
-	@echo ""
-	@echo "  Site:        http://127.0.0.1:$${WEB_PORT:-8000}/"
-	@echo "  Admin:       http://127.0.0.1:$${WEB_PORT:-8000}/admin/"
-	@echo "  Health:      http://127.0.0.1:$${WEB_PORT:-8000}/healthz"
-	@echo "  Press Ctrl-C to stop everything."
-	@echo ""
-	$(BIN)/honcho start -f Procfile
+# Ports: WEB_PORT (8000) and GATEWAY_PORT (8001); the site's and the gateway's URLs follow them.
+demo: install
+	$(BIN)/python -m flashsale.demo
 
+# Without REDIS_URL the tests get the embedded Redis (database 15, so a demo's data in 0 is safe),
+# started for the run and stopped after it.
 test: install
-	FLASHSALE_EMBEDDED_REDIS_DB=$${FLASHSALE_EMBEDDED_REDIS_DB:-15} FLASHSALE_CAPTCHA_TEST_MODE=1 $(BIN)/pytest $(PYTEST_ARGS)
+	FLASHSALE_CAPTCHA_TEST_MODE=1 $(BIN)/python -m flashsale.embedded_redis run --db $${FLASHSALE_EMBEDDED_REDIS_DB:-15} -- $(BIN)/pytest $(PYTEST_ARGS)
 
 # Load test against the local PostgreSQL and Redis (see bench/README.md); not part of `make test`.
 bench: install
 	$(BIN)/python -m bench
 
-# mypy's Django plugin imports the settings: a REDIS_URL keeps it from starting an embedded Redis
-# (nothing connects to it).
+# mypy's Django plugin imports the settings, which refuse to load without a REDIS_URL (nothing
+# connects to it).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,4 +44,5 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
+	-[ -x $(BIN)/python ] && $(BIN)/python -m flashsale.embedded_redis stop
 	rm -rf $(VENV) var .pytest_cache

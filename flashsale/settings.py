@@ -148,21 +148,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- redis ----------------------------------------------------------------------------------
-# REDIS_URL points at a real Redis. Unset, an embedded redis-server is started on loopback
-# (see flashsale/embedded_redis.py); it is a real server, never a Python fake.
+# --- redis ---------------------------------------------------------------------------------
+# REDIS_URL points at a real Redis. Settings never start one: without REDIS_URL, `manage.py`,
+# `make demo` and `make test` run an embedded redis-server for as long as they need it and set
+# REDIS_URL for their processes (flashsale/embedded_redis.py); anything else must be given one.
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-EMBEDDED_REDIS = not REDIS_URL
-if EMBEDDED_REDIS:
-    if PRODUCTION:
-        raise ImproperlyConfigured("REDIS_URL must be set in production mode")
-    from flashsale.embedded_redis import ensure_embedded_redis
-
-    # `make test` uses another database number so a test run never wipes a running demo.
-    REDIS_URL = ensure_embedded_redis(
-        VAR_DIR,
-        port=env_int("FLASHSALE_EMBEDDED_REDIS_PORT", 6390),
-        db=env_int("FLASHSALE_EMBEDDED_REDIS_DB", 0),
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. "
+        + (
+            "Production needs a real Redis: set REDIS_URL (e.g. redis://redis:6379/0)."
+            if PRODUCTION
+            else "`make demo` and `make test` start an embedded Redis and set it, and so does `python manage.py` "
+            "for its own run; to start another process on it use "
+            "`python -m flashsale.embedded_redis run -- COMMAND`, or set REDIS_URL (e.g. redis://127.0.0.1:6379/0)."
+        )
     )
 
 # The sale data (stock lists, holds, streams) may live apart from the cache and sessions:
@@ -194,7 +194,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler; it also touches FLASHSALE_BEAT_HEARTBEAT_FILE (when
+# set) on every tick, for a container healthcheck (`python -m flashsale.heartbeat FILE --max-age S`).
+CELERY_BEAT_SCHEDULER = "flashsale.beat:HeartbeatScheduler"
+FLASHSALE_BEAT_HEARTBEAT_FILE = os.environ.get("FLASHSALE_BEAT_HEARTBEAT_FILE", "").strip()
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Each app's periodic tasks; django-celery-beat copies them into the database so operators
 # can see and edit them in admin.
@@ -390,18 +393,33 @@ FLASHSALE_CAPTCHA_PASS_SECONDS = env_int("FLASHSALE_CAPTCHA_PASS_SECONDS", 1800)
 # and password changes delete it at once; only a session that expires on its own may leave its
 # ticket usable for up to this long.
 FLASHSALE_RESERVE_TICKET_SECONDS = env_int("FLASHSALE_RESERVE_TICKET_SECONDS", 1800)
-# Stream events persisted per database transaction by the drainer.
+# Stream events persisted per database transaction by the drainer (the Procfile's and compose's
+# `drain_transactions --follow`, and the beat task when it is on).
 FLASHSALE_DRAIN_BATCH_SIZE = env_int("FLASHSALE_DRAIN_BATCH_SIZE", 500)
-# A drainer that died leaves its events pending; another claims them after this idle time (ms).
-FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", 60_000)
+# One drainer at a time persists a session: its lock lives this many seconds and is renewed while
+# it works, so a killed drainer's session is free again within this time.
+FLASHSALE_DRAIN_LOCK_SECONDS = env_int("FLASHSALE_DRAIN_LOCK_SECONDS", 3)
+# A dead drainer leaves its events pending; the next drainer claims them once idle this long (ms).
+# At most the lock's TTL: past it their owner can no longer hold the lock.
+FLASHSALE_DRAIN_CLAIM_IDLE_MS = env_int("FLASHSALE_DRAIN_CLAIM_IDLE_MS", FLASHSALE_DRAIN_LOCK_SECONDS * 1000)
+if FLASHSALE_DRAIN_LOCK_SECONDS < 1:
+    raise ImproperlyConfigured("FLASHSALE_DRAIN_LOCK_SECONDS must be 1 or more")
+if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000:
+    raise ImproperlyConfigured(
+        "FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000"
+    )
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),
 }
-CELERY_BEAT_SCHEDULE["reservations-drain-transactions"] = {
-    "task": "reservations.tasks.drain_transactions",
-    "schedule": float(env_int("FLASHSALE_DRAIN_EVERY_SECONDS", 2)),
-}
+# The drainer is its own process (`manage.py drain_transactions --follow`); set this to a period
+# in seconds to drain from beat as well or instead (0: off, the default: one drainer is enough).
+FLASHSALE_DRAIN_EVERY_SECONDS = env_int("FLASHSALE_DRAIN_EVERY_SECONDS", 0)
+if FLASHSALE_DRAIN_EVERY_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["reservations-drain-transactions"] = {
+        "task": "reservations.tasks.drain_transactions",
+        "schedule": float(FLASHSALE_DRAIN_EVERY_SECONDS),
+    }
 
 # --- reconciliation -------------------------------------------------------------------------
 # Payment webhook: how far the gateway's signed timestamp may be from our wall clock, and how long
@@ -410,6 +428,19 @@ FLASHSALE_WEBHOOK_TOLERANCE_SECONDS = env_int("FLASHSALE_WEBHOOK_TOLERANCE_SECON
 FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS = env_int("FLASHSALE_WEBHOOK_EVENT_TTL_SECONDS", 7 * 24 * 3600)
 # Seconds to wait on the gateway API (connect and read) before a call fails.
 FLASHSALE_GATEWAY_TIMEOUT_SECONDS = env_int("FLASHSALE_GATEWAY_TIMEOUT_SECONDS", 10)
+# Retries of a gateway API call that got no answer or a transient one (429, 5xx), with exponential
+# backoff from this many seconds (urllib3's Retry; it honours Retry-After).
+FLASHSALE_GATEWAY_RETRIES = env_int("FLASHSALE_GATEWAY_RETRIES", 3)
+FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS = float(os.environ.get("FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS", "0.5"))
+# A refund that still fails is recorded and tried again by beat, this many times in all, waiting
+# this many seconds after the first failure (doubling each time, at most an hour); then it is
+# marked for an operator (admin: Compensations, "Needs an operator").
+FLASHSALE_REFUND_MAX_ATTEMPTS = env_int("FLASHSALE_REFUND_MAX_ATTEMPTS", 6)
+FLASHSALE_REFUND_RETRY_SECONDS = env_int("FLASHSALE_REFUND_RETRY_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["reconciliation-retry-refunds"] = {
+    "task": "reconciliation.tasks.retry_refunds",
+    "schedule": float(env_int("FLASHSALE_REFUND_RETRY_EVERY_SECONDS", 60)),
+}
 # Daily reconciliation of the previous UTC day at "HH:MM" (UTC); rows handled per batch.
 FLASHSALE_RECONCILE_AT = os.environ.get("FLASHSALE_RECONCILE_AT", "02:30")
 FLASHSALE_RECONCILE_BATCH_SIZE = env_int("FLASHSALE_RECONCILE_BATCH_SIZE", 2000)

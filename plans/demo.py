@@ -69,7 +69,8 @@ def seed_demo_sessions(*, now: datetime | None = None) -> list[SaleSession]:
         sessions.append(session)
     live = sessions[0]
     if live.state in {State.SCHEDULED, State.LOADED}:
-        load_session_into_redis(live, now=now)
+        # Demo data is disposable: what an earlier demo database left under this id is replaced.
+        load_session_into_redis(live, now=now, replace_foreign=True)
         live.refresh_from_db()
     return sessions
 

@@ -3,6 +3,10 @@
 The key layout is the one in ``flashsale.store.keys``. Loading twice never doubles stock: the ``loaded``
 hash records which items already have their units, and only items missing from it get units
 pushed. Display data and the window are refreshed on every load.
+
+Redis may hold another database's session under the same id (the database was recreated or
+restored, a fresh install on an old Redis): the session's ``stamp`` key says whose it is. Such
+data is replaced when its window is over (or on request), and refused while it may be live.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from django.db import transaction
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, text
+from flashsale.store.replies import as_int, decode_map, text
 from flashsale.store.scripts import lua_script
 from plans.exceptions import SessionNotLoadable
 from plans.models import SaleItem, SaleSession
@@ -61,6 +65,7 @@ class LoadResult:
     items_pushed: int
     units_pushed: int
     units_allocated: int
+    replaced: str = ""  # what another database had left under this session id, now replaced
 
     def describe(self) -> str:
         already = self.items - self.items_pushed
@@ -70,7 +75,14 @@ class LoadResult:
         )
         if already:
             text += f", {already} items already loaded"
+        if self.replaced:
+            text += f"; replaced {self.replaced}"
         return f"{text}; state {self.state}"
+
+
+def session_stamp(session: SaleSession) -> str:
+    """Whose session this is: the row's creation instant, which a recreated database does not repeat."""
+    return session.created_at.isoformat()
 
 
 def unit_id(item_id: int, n: int) -> str:
@@ -102,11 +114,15 @@ def redis_state_for(session: SaleSession, now: datetime) -> str:
     return SaleSession.State.LOADED
 
 
-def load_session_into_redis(session: SaleSession, *, now: datetime | None = None) -> LoadResult:
+def load_session_into_redis(
+    session: SaleSession, *, now: datetime | None = None, replace_foreign: bool = False
+) -> LoadResult:
     """Copy ``session`` into Redis; safe to call again (refreshes display data and the window).
 
     Raises ``SessionNotLoadable`` for a cancelled or ended session, one whose window is over,
-    or one without items. Moves the session to ``loaded`` (or ``live`` once it has started).
+    one without items, or when Redis holds another database's session under this id that may
+    still be live (``replace_foreign=True`` replaces it anyway). Moves the session to ``loaded``
+    (or ``live`` once it has started).
     """
     now = now or clock.now()
     with transaction.atomic():
@@ -124,6 +140,9 @@ def load_session_into_redis(session: SaleSession, *, now: datetime | None = None
         state = redis_state_for(session, now)
         r = sale_redis()
         sid = session.pk
+        replaced = _claim_session_id(r, session, now, replace_foreign=replace_foreign)
+        # Written first: from here on a crashed load's leftovers are known as this database's.
+        r.set(keys.stamp(sid), session_stamp(session))
         already = {as_int(k) for k in r.hkeys(keys.loaded(sid))}
 
         _write_display_data(r, sid, items)
@@ -157,9 +176,44 @@ def load_session_into_redis(session: SaleSession, *, now: datetime | None = None
         items_pushed=len(to_push),
         units_pushed=units_pushed,
         units_allocated=sum(item.quantity for item in items),
+        replaced=replaced,
     )
     log.info("loaded %s", result.describe())
     return result
+
+
+def _claim_session_id(r, session: SaleSession, now: datetime, *, replace_foreign: bool) -> str:
+    """Make sure the session's keys in Redis are this database's; returns what was replaced ('' if nothing).
+
+    No stamp but data: a load made before stamps existed; it is ours if this database says the
+    session was loaded. Another database's session is replaced when its window is over (or
+    ``replace_foreign``), and refused while it may be live: it may be another site's sale.
+    """
+    sid = session.pk
+    found = text(r.get(keys.stamp(sid)))
+    if found == session_stamp(session):
+        return ""
+    if not r.exists(keys.session(sid), keys.loaded(sid)):
+        return ""  # nothing there (a stamp alone is harmless): a first load
+    if not found and session.loaded_at is not None:
+        return ""
+    theirs = decode_map(r.hgetall(keys.session(sid)))
+    ends_at = float(theirs.get("ends_at") or 0)
+    what = (
+        f"another database's session {sid} ({theirs.get('name') or 'partly loaded'!r}"
+        + (f", open until {datetime.fromtimestamp(ends_at, tz=now.tzinfo).isoformat()}" if ends_at else "")
+        + ")"
+    )
+    if ends_at > now.timestamp() and not replace_foreign:
+        raise SessionNotLoadable(
+            f"Redis already holds {what}, which may still be live: not loaded, nothing changed. If that data is "
+            f"stale (this database was recreated or restored), replace it: manage.py load_session {sid} --replace-foreign",
+            session_id=sid,
+            state=session.state,
+        )
+    removed = unload_session(sid)
+    log.warning("session %s: replaced %s (%d keys removed)", sid, what, removed)
+    return what
 
 
 def _check_loadable(session: SaleSession, now: datetime) -> None:
@@ -279,6 +333,7 @@ def expire_known_keys(session_id: int, item_ids: list[int], *, at: datetime) -> 
         keys.items(session_id),
         keys.geo(session_id),
         keys.loaded(session_id),
+        keys.stamp(session_id),
         keys.timeline(session_id),
         keys.holds(session_id),
         keys.stream(session_id),

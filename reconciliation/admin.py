@@ -172,7 +172,18 @@ class CompensationInline(admin.TabularInline):
     model = Compensation
     extra = 0
     can_delete = False
-    fields = ("kind", "amount", "currency", "units", "automatic", "created_by", "created_at", "detail")
+    fields = (
+        "kind",
+        "state",
+        "attempts",
+        "amount",
+        "currency",
+        "units",
+        "automatic",
+        "created_by",
+        "created_at",
+        "detail",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -248,7 +259,15 @@ class DiscrepancyAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{discrepancy.txn_id}: {exc}", messages.ERROR)
                 continue
             done += sum(1 for r in results if r.done)
-            already += sum(1 for r in results if not r.done)
+            already += sum(1 for r in results if not r.done and not r.pending)
+            for result in results:
+                if result.pending:
+                    self.message_user(
+                        request,
+                        f"{discrepancy.txn_id}: the refund failed ({result.compensation.last_error}); "
+                        f"{result.compensation.get_state_display().lower()}.",
+                        messages.WARNING,
+                    )
         self.message_user(
             request, f"{done} compensation(s) done, {already} already done before (nothing repeated).", messages.SUCCESS
         )
@@ -264,10 +283,55 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
 @admin.register(Compensation)
 class CompensationAdmin(admin.ModelAdmin):
-    list_display = ("txn_id", "kind", "amount", "currency", "units", "automatic", "created_by", "created_at", "detail")
-    list_filter = ("kind", "automatic")
+    list_display = (
+        "txn_id",
+        "kind",
+        "state_label",
+        "attempts",
+        "next_attempt_at",
+        "amount",
+        "currency",
+        "units",
+        "automatic",
+        "created_by",
+        "created_at",
+        "detail",
+        "last_error",
+    )
+    list_filter = ("state", "kind", "automatic")
     search_fields = ("txn_id", "gateway_order_id")
     list_select_related = ("created_by",)
+    actions = ["retry_refunds_now"]
+
+    @admin.display(description="state", ordering="state")
+    def state_label(self, compensation: Compensation) -> str:
+        label = compensation.get_state_display()
+        if compensation.state == Compensation.State.NEEDS_OPERATOR:
+            return format_html('<strong class="errornote" style="padding:2px 6px">{}</strong>', label)
+        return label
+
+    def changelist_view(self, request, extra_context=None):
+        waiting = Compensation.objects.filter(state=Compensation.State.NEEDS_OPERATOR).count()
+        if waiting:
+            self.message_user(
+                request,
+                f"{waiting} refund(s) failed for good and need an operator: check the order at the gateway, "
+                "then use “Retry selected refunds now”.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Retry selected refunds now", permissions=["view"])
+    def retry_refunds_now(self, request: HttpRequest, queryset):
+        if not request.user.has_perm("reconciliation.change_discrepancy"):
+            raise PermissionDenied
+        pending = queryset.filter(kind=Compensation.Kind.REFUND).exclude(state=Compensation.State.DONE)
+        for compensation in pending.select_related("discrepancy"):
+            results = compensate(compensation.discrepancy, user=request.user)
+            mine = next((r for r in results if r.compensation.pk == compensation.pk), None)
+            state = mine.compensation.get_state_display() if mine else "not attempted"
+            level = messages.SUCCESS if mine and mine.done else messages.WARNING
+            self.message_user(request, f"{compensation.txn_id}: {state}.", level)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,13 +3,17 @@
 Each is recorded (``Compensation``: who, when, what) and happens at most once: the row is
 inserted before the action inside one database transaction, and unique constraints per
 discrepancy+kind and per transaction+kind+order turn a second press (or a re-run's discrepancy
-for the same money) into "already done". Refunds are also idempotent at the gateway.
+for the same money) into "already done". Refunds are also idempotent at the gateway, so a refund
+the gateway did not take is kept (state ``retrying``) and asked again by beat
+(``retry_due_refunds``) until it is done, or marked ``needs_operator`` after
+``FLASHSALE_REFUND_MAX_ATTEMPTS`` or a refusal that asking again cannot change.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,6 +30,9 @@ log = logging.getLogger(__name__)
 
 Kind = Discrepancy.Kind
 REFUND, INVENTORY = Compensation.Kind.REFUND, Compensation.Kind.INVENTORY
+State = Compensation.State
+# The longest wait between two tries of a failed refund.
+MAX_REFUND_RETRY_DELAY = timedelta(hours=1)
 
 
 class CompensationFailed(Exception):
@@ -41,8 +48,13 @@ class CompensationFailed(Exception):
 @dataclass(frozen=True)
 class StepResult:
     kind: str
-    done: bool  # False: it had already been done
+    done: bool  # True: done by this call; False: done before, or not done yet (see compensation.state)
     compensation: Compensation
+
+    @property
+    def pending(self) -> bool:
+        """The step is recorded but not done: a refund retrying or waiting for an operator."""
+        return self.compensation.state != State.DONE
 
 
 def plan_for(discrepancy: Discrepancy) -> list[str]:
@@ -60,22 +72,38 @@ def plan_for(discrepancy: Discrepancy) -> list[str]:
 def compensate(
     discrepancy: Discrepancy, *, user=None, automatic: bool = False, gateway: Gateway | None = None
 ) -> list[StepResult]:
-    """Apply every compensation the discrepancy calls for; safe to call again (already-done steps are skipped).
+    """Apply every compensation the discrepancy calls for; safe to call again (already-done steps are skipped,
+    a failed refund is asked again).
 
-    Raises ``CompensationFailed`` if a step fails; steps already done stay done.
+    The discrepancy is resolved once every step is done. A refund the gateway does not take stops
+    the plan there: it is recorded as retrying (or needing an operator) and the later steps wait.
+    Raises ``CompensationFailed`` if a step cannot be attempted at all; steps already done stay done.
     """
     gateway = gateway or get_gateway()
-    results = [
-        _step(discrepancy, kind, user=user, automatic=automatic, gateway=gateway) for kind in plan_for(discrepancy)
-    ]
-    Discrepancy.objects.filter(pk=discrepancy.pk).update(
-        resolution=Discrepancy.Resolution.COMPENSATED,
-        resolved_at=clock.now(),
-        resolved_by=user,
-        note="; ".join(f"{r.kind}: {'done' if r.done else 'already done'}" for r in results)[:300],
-    )
+    results = []
+    for kind in plan_for(discrepancy):
+        result = _step(discrepancy, kind, user=user, automatic=automatic, gateway=gateway)
+        results.append(result)
+        if result.pending:
+            break
+    note = "; ".join(_describe(r) for r in results)[:300]
+    if any(r.pending for r in results):
+        Discrepancy.objects.filter(pk=discrepancy.pk).update(note=note)
+    else:
+        Discrepancy.objects.filter(pk=discrepancy.pk).update(
+            resolution=Discrepancy.Resolution.COMPENSATED, resolved_at=clock.now(), resolved_by=user, note=note
+        )
     discrepancy.refresh_from_db()
     return results
+
+
+def _describe(result: StepResult) -> str:
+    compensation = result.compensation
+    if compensation.state == State.RETRYING:
+        return f"{result.kind}: failed {compensation.attempts}x, retrying ({compensation.last_error})"
+    if compensation.state == State.NEEDS_OPERATOR:
+        return f"{result.kind}: needs an operator after {compensation.attempts} attempt(s) ({compensation.last_error})"
+    return f"{result.kind}: {'done' if result.done else 'already done'}"
 
 
 def _existing(discrepancy: Discrepancy, kind: str) -> Compensation | None:
@@ -93,6 +121,8 @@ def _target(discrepancy: Discrepancy, kind: str) -> str:
 
 def _step(discrepancy: Discrepancy, kind: str, *, user, automatic: bool, gateway: Gateway) -> StepResult:
     existing = _existing(discrepancy, kind)
+    if existing is not None and existing.state != State.DONE:
+        return _try_refund_again(discrepancy, existing, gateway=gateway)
     if existing is not None:
         return StepResult(kind=kind, done=False, compensation=existing)
     try:
@@ -118,19 +148,38 @@ def _step(discrepancy: Discrepancy, kind: str, *, user, automatic: bool, gateway
         if existing is None:
             raise
         return StepResult(kind=kind, done=False, compensation=existing)
+    if compensation.state != State.DONE:
+        return StepResult(kind=kind, done=False, compensation=compensation)
     log.info("compensation %s for %s (%s) done", kind, discrepancy.txn_id, discrepancy.get_kind_display())
     return StepResult(kind=kind, done=True, compensation=compensation)
 
 
+def _try_refund_again(discrepancy: Discrepancy, existing: Compensation, *, gateway: Gateway) -> StepResult:
+    """Ask the gateway again for a refund that failed before (beat's retry, or an operator's press)."""
+    with transaction.atomic():
+        # The row lock keeps beat and an operator from asking at the same time.
+        compensation = Compensation.objects.select_for_update().get(pk=existing.pk)
+        if compensation.state == State.DONE:
+            return StepResult(kind=compensation.kind, done=False, compensation=compensation)
+        compensation.attempts += 1
+        _refund(discrepancy, compensation, gateway=gateway)
+        compensation.save()
+    if compensation.state == State.DONE:
+        log.info("refund for %s done at attempt %d", discrepancy.txn_id, compensation.attempts)
+    return StepResult(kind=compensation.kind, done=compensation.state == State.DONE, compensation=compensation)
+
+
 def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Gateway) -> None:
+    """Ask the gateway for the refund; a failure is recorded on ``compensation`` (retrying or needs an operator)."""
     if not discrepancy.gateway_order_id:
         raise CompensationFailed("No gateway order to refund.", discrepancy_id=discrepancy.pk, kind=REFUND)
     try:
         order = gateway.refund(discrepancy.gateway_order_id)
     except GatewayError as exc:
-        raise CompensationFailed(
-            f"The gateway refused the refund: {exc.message}", discrepancy_id=discrepancy.pk, kind=REFUND
-        ) from exc
+        _refund_failed(compensation, exc, now=clock.now())
+        return
+    compensation.state = State.DONE
+    compensation.next_attempt_at = None
     compensation.amount = order.amount
     compensation.currency = order.currency
     compensation.detail = f"Order {order.order_id} is {order.status} at the gateway."
@@ -139,6 +188,46 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
         Transaction.objects.filter(txn_id=discrepancy.txn_id, status=Transaction.Status.PAID).update(
             status=Transaction.Status.REFUNDED, updated_at=clock.now()
         )
+
+
+def _refund_failed(compensation: Compensation, exc: GatewayError, *, now: datetime) -> None:
+    compensation.last_error = exc.message[:300]
+    if exc.transient and compensation.attempts < settings.FLASHSALE_REFUND_MAX_ATTEMPTS:
+        delay = timedelta(seconds=settings.FLASHSALE_REFUND_RETRY_SECONDS * 2 ** (compensation.attempts - 1))
+        compensation.state = State.RETRYING
+        compensation.next_attempt_at = now + min(delay, MAX_REFUND_RETRY_DELAY)
+        log.warning(
+            "refund of %s failed (attempt %d): %s; trying again at %s",
+            compensation.txn_id,
+            compensation.attempts,
+            exc.message,
+            compensation.next_attempt_at,
+        )
+        return
+    compensation.state = State.NEEDS_OPERATOR
+    compensation.next_attempt_at = None
+    log.error(
+        "refund of %s failed (attempt %d): %s; left to an operator", compensation.txn_id, compensation.attempts, exc
+    )
+
+
+def retry_due_refunds(*, gateway: Gateway | None = None) -> list[StepResult]:
+    """Ask again for every failed refund whose next attempt is due (beat, every minute); idempotent."""
+    due = (
+        Compensation.objects.filter(kind=REFUND, state=State.RETRYING, next_attempt_at__lte=clock.now())
+        .select_related("discrepancy", "created_by")
+        .order_by("next_attempt_at")
+    )
+    results: list[StepResult] = []
+    gateway = gateway or get_gateway()
+    for compensation in due:
+        # Through compensate(): once the refund is done the plan's next steps run and the
+        # discrepancy is resolved.
+        steps = compensate(
+            compensation.discrepancy, user=compensation.created_by, automatic=compensation.automatic, gateway=gateway
+        )
+        results.extend(step for step in steps if step.compensation.pk == compensation.pk)
+    return results
 
 
 def _return_units(discrepancy: Discrepancy, compensation: Compensation, *, user) -> None:
@@ -181,8 +270,8 @@ def compensate_automatically(run: ReconciliationRun, *, gateway: Gateway | None 
     done = 0
     for discrepancy in run.discrepancies.filter(kind__in=kinds, resolution=Discrepancy.Resolution.OPEN):
         try:
-            compensate(discrepancy, automatic=True, gateway=gateway)
-            done += 1
+            results = compensate(discrepancy, automatic=True, gateway=gateway)
+            done += not any(r.pending for r in results)
         except CompensationFailed as exc:
             log.error("automatic compensation of %s failed: %s", discrepancy.txn_id, exc.message)
     return done

@@ -19,10 +19,16 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 # The longest ids our columns keep (Transaction.gateway_order_id, Discrepancy.txn_id); amounts fit 12 digits.
 MAX_ID_LENGTH = 100
 MAX_AMOUNT = Decimal("10") ** 10
+
+
+# Answers worth asking again: the gateway is overloaded or briefly down.
+TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 
 
 class GatewayError(Exception):
@@ -33,6 +39,36 @@ class GatewayError(Exception):
         self.message = message
         self.status = status
         self.code = code
+
+    @property
+    def transient(self) -> bool:
+        """True when asking again later may succeed (no answer, overload, server error)."""
+        return self.status is None or self.status in TRANSIENT_STATUSES
+
+
+def retrying_session(*, retries: int, backoff_seconds: float) -> requests.Session:
+    """A requests session that retries connection errors, timeouts and transient answers with backoff.
+
+    POST is retried too: the only POST of the gateway API is a refund, which the gateway makes
+    idempotent (a second refund of an order answers with the same refund).
+    """
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff_seconds,
+        status_forcelist=TRANSIENT_STATUSES,
+        allowed_methods=frozenset({"GET", "POST"}),
+        respect_retry_after_header=True,
+        # After the last try the answer itself is returned, so its status reaches GatewayError.
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class WebhookRejected(Exception):
@@ -145,6 +181,8 @@ class SandboxGateway:
         tolerance_seconds: int = 300,
         page_size: int = 1000,
         api_url: str | None = None,
+        retries: int = 3,
+        retry_backoff_seconds: float = 0.5,
     ):
         self.base_url = base_url.rstrip("/")
         # Server-to-server calls may take another route than the shopper's browser (a private network).
@@ -154,7 +192,7 @@ class SandboxGateway:
         self.timeout = timeout
         self.tolerance_seconds = tolerance_seconds
         self.page_size = page_size
-        self._http = requests.Session()
+        self._http = retrying_session(retries=retries, backoff_seconds=retry_backoff_seconds)
         self._http.headers["Authorization"] = f"Bearer {api_key}"
 
     def checkout_url(self, token: str) -> str:
@@ -239,6 +277,8 @@ def get_gateway() -> Gateway:
             webhook_secret=settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET,
             timeout=settings.FLASHSALE_GATEWAY_TIMEOUT_SECONDS,
             tolerance_seconds=settings.FLASHSALE_WEBHOOK_TOLERANCE_SECONDS,
+            retries=settings.FLASHSALE_GATEWAY_RETRIES,
+            retry_backoff_seconds=settings.FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS,
         )
     raise ImproperlyConfigured(f"FLASHSALE_GATEWAY={name!r} is not a known gateway (known: 'sandbox')")
 

@@ -122,6 +122,11 @@ class Compensation(models.Model):
         REFUND = "refund", "Refund through the gateway"
         INVENTORY = "inventory", "Inventory adjustment"
 
+    class State(models.TextChoices):
+        DONE = "done", "Done"
+        RETRYING = "retrying", "Failed, will be retried"
+        NEEDS_OPERATOR = "needs_operator", "Needs an operator"
+
     discrepancy = models.ForeignKey(Discrepancy, on_delete=models.PROTECT, related_name="compensations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     txn_id = models.CharField("TransactionID", max_length=100, db_index=True)
@@ -135,6 +140,12 @@ class Compensation(models.Model):
     )
     created_at = models.DateTimeField()
     detail = models.CharField(max_length=300, blank=True)
+    # A refund the gateway did not take is kept and tried again (idempotent at the gateway) until it
+    # is done or, after FLASHSALE_REFUND_MAX_ATTEMPTS or a refusal, left to an operator.
+    state = models.CharField(max_length=15, choices=State.choices, default=State.DONE, db_index=True)
+    attempts = models.PositiveIntegerField(default=1, help_text="Times the gateway was asked.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When beat tries a failed refund again.")
+    last_error = models.CharField(max_length=300, blank=True, help_text="What the gateway said last time it failed.")
 
     class Meta:
         ordering = ["-created_at"]

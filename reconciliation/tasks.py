@@ -31,3 +31,17 @@ def reconcile_date(day: str, user_id: int | None = None) -> int:
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     run = reconcile_day(date.fromisoformat(day), trigger=ReconciliationRun.Trigger.ADMIN, user=user)
     return run.pk
+
+
+@shared_task(name="reconciliation.tasks.retry_refunds")
+def retry_refunds() -> int:
+    """Beat, every FLASHSALE_REFUND_RETRY_EVERY_SECONDS: ask the gateway again for failed refunds that are due.
+
+    Returns how many were done this time.
+    """
+    from reconciliation.compensation import retry_due_refunds
+
+    results = retry_due_refunds()
+    if results:
+        log.info("retried %d refund(s): %d done", len(results), sum(r.done for r in results))
+    return sum(r.done for r in results)

@@ -4,31 +4,39 @@ The hot path only appends events to the session's stream. A consumer group reads
 is upserted by TransactionID in one database transaction, and acknowledged (then deleted from the
 stream) only after the commit. A drainer killed between commit and acknowledgement leaves the batch
 pending: the next run re-reads it and the upsert makes the second write a no-op.
+
+One drainer at a time persists a session: it holds the session's ``drain_lock`` (redis-py's
+``Lock``: released atomically, renewed by a thread while the drain runs). Each process reads
+under a consumer name of its own; a killed drainer's lock runs out after
+``FLASHSALE_DRAIN_LOCK_SECONDS`` and the next drainer claims its pending events.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
-from collections.abc import Callable, Iterable
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
+from redis.exceptions import LockError
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str, decode_map, text
+from flashsale.store.replies import decode_map, text
 from reservations.models import Transaction
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
 log = logging.getLogger(__name__)
 
 GROUP = "drainer"
-CONSUMER = "drainer"
-LOCK_MS = 30_000
 
 # Status only moves forward: reserved -> paid | expired | cancelled; paid -> refunded.
 FORWARD: dict[str, set[str]] = {
@@ -183,6 +191,68 @@ def _decode(entries) -> list[Event]:
     return events
 
 
+_consumer: tuple[int, str] | None = None
+
+
+def consumer_name() -> str:
+    """This process's consumer in the stream's group: host, pid and a random part (a reused pid is a new name).
+
+    Computed again after a fork (Celery's prefork workers), so no two processes share a name.
+    """
+    global _consumer
+    pid = os.getpid()
+    if _consumer is None or _consumer[0] != pid:
+        _consumer = (pid, f"{socket.gethostname()}-{pid}-{secrets.token_hex(3)}")
+    return _consumer[1]
+
+
+class SessionLock:
+    """The session's drain lock while this process holds it; ``lost`` once it could not be renewed."""
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._stop = threading.Event()
+        self.lost = False
+
+    def keep_renewed(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                # Back to the full TTL; atomic (a Lua script checks the token is still ours).
+                self._lock.reacquire()
+            except LockError:
+                self.lost = True
+                log.warning("drain lock %s was lost (expired before it was renewed)", self._lock.name)
+                return
+            except Exception as exc:  # Redis unreachable: try again next time; the TTL is the safety net
+                log.warning("drain lock %s not renewed: %s", self._lock.name, exc)
+
+
+@contextmanager
+def session_lock(r, session_id: int) -> Iterator[SessionLock | None]:
+    """Hold the session's drain lock for the block (None: another drainer holds it).
+
+    The lock lives ``FLASHSALE_DRAIN_LOCK_SECONDS`` and a thread renews it every third of that
+    while the block runs, so a long batch keeps it and a killed process loses it within the TTL.
+    """
+    ttl = settings.FLASHSALE_DRAIN_LOCK_SECONDS
+    lock = r.lock(keys.drain_lock(session_id), timeout=ttl, blocking=False, thread_local=False)
+    if not lock.acquire(blocking=False):
+        yield None
+        return
+    held = SessionLock(lock)
+    renewer = threading.Thread(target=held.keep_renewed, args=(ttl / 3,), name=f"drain-lock-{session_id}", daemon=True)
+    renewer.start()
+    try:
+        yield held
+    finally:
+        held._stop.set()
+        renewer.join()
+        try:
+            lock.release()
+        except LockError:
+            pass  # it ran out meanwhile (and may be someone else's now): nothing of ours to release
+
+
 def _read(r, stream: str, consumer: str, start: str, count: int) -> list[Event]:
     reply = r.xreadgroup(GROUP, consumer, {stream: start}, count=count)
     return _decode(reply[0][1]) if reply else []
@@ -202,41 +272,71 @@ def _ensure_group(r, stream: str) -> bool:
 def drain_session(
     session_id: int,
     *,
-    batch_size: int = 500,
-    consumer: str = CONSUMER,
+    batch_size: int | None = None,
+    consumer: str | None = None,
     before_ack: Callable[[list[str]], None] | None = None,
 ) -> int:
     """Persist the session's pending and new stream events; returns how many events were handled.
 
-    ``before_ack`` runs after each batch's commit and before its acknowledgement (tests use it to
-    simulate a crash there).
+    ``batch_size`` defaults to ``FLASHSALE_DRAIN_BATCH_SIZE``, ``consumer`` to this process's
+    name. ``before_ack`` runs after each batch's commit and before its acknowledgement (tests use
+    it to simulate a crash there).
     """
+    size = batch_size or settings.FLASHSALE_DRAIN_BATCH_SIZE
+    consumer = consumer or consumer_name()
     r = sale_redis()
     stream = keys.stream(session_id)
     if not _ensure_group(r, stream):
         return 0
-    lock_key, lock_value = keys.drain_lock(session_id), secrets.token_hex(8)
-    if not r.set(lock_key, lock_value, nx=True, px=LOCK_MS):
-        return 0  # another drainer is on this session right now
-    handled = 0
-    try:
-        # First what this consumer read before and never acknowledged (a crash), then entries a
-        # dead consumer left idle, then new entries.
-        while batch := _read(r, stream, consumer, "0", batch_size):
+    with session_lock(r, session_id) as held:
+        if held is None:
+            return 0  # another drainer is on this session right now
+        handled = 0
+        # First what this consumer read before and never acknowledged (a crash), then entries
+        # other consumers left (their drainer died: it no longer holds the lock), then new ones.
+        while not held.lost and (batch := _read(r, stream, consumer, "0", size)):
             handled += _handle(r, session_id, stream, batch, before_ack)
-            if len(batch) < batch_size:
+            if len(batch) < size:
                 break
-        claimed = r.xautoclaim(
-            stream, GROUP, consumer, min_idle_time=settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS, count=batch_size
-        )
-        if claimed and claimed[1]:
-            handled += _handle(r, session_id, stream, _decode(claimed[1]), before_ack)
-        while batch := _read(r, stream, consumer, ">", batch_size):
+        handled += _claim_abandoned(r, session_id, stream, consumer, size, before_ack, held)
+        while not held.lost and (batch := _read(r, stream, consumer, ">", size)):
             handled += _handle(r, session_id, stream, batch, before_ack)
-    finally:
-        if as_str(r.get(lock_key)) == lock_value:
-            r.delete(lock_key)
+        _forget_idle_consumers(r, stream, consumer)
     return handled
+
+
+def _claim_abandoned(r, session_id: int, stream: str, consumer: str, size: int, before_ack, held) -> int:
+    """Take over and persist the entries other consumers read and never acknowledged.
+
+    They are claimed once idle for ``FLASHSALE_DRAIN_CLAIM_IDLE_MS`` (at most the lock's TTL):
+    a consumer that still held the lock would have kept its entries younger than that.
+    """
+    handled, cursor = 0, "0-0"
+    while not held.lost:
+        reply = r.xautoclaim(
+            stream, GROUP, consumer, min_idle_time=settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS, start_id=cursor, count=size
+        )
+        cursor, entries = text(reply[0]), reply[1]
+        if entries:
+            handled += _handle(r, session_id, stream, _decode(entries), before_ack)
+        if cursor == "0-0" or not entries:
+            return handled
+    return handled
+
+
+def _forget_idle_consumers(r, stream: str, consumer: str) -> None:
+    """Delete the group's other consumers that hold nothing (every drainer that ever ran left one).
+
+    Only consumers with no pending entry: deleting one with pending entries would lose them.
+    """
+    for info in r.xinfo_consumers(stream, GROUP):
+        name = text(info["name"])
+        if (
+            name != consumer
+            and int(info["pending"]) == 0
+            and int(info["idle"]) > settings.FLASHSALE_DRAIN_CLAIM_IDLE_MS
+        ):
+            r.xgroup_delconsumer(stream, GROUP, name)
 
 
 def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
@@ -278,5 +378,4 @@ def drain_loaded_sessions(*, batch_size: int | None = None) -> dict[int, int]:
     """Drain every session in the index; session id -> events handled."""
     from reservations.availability import loaded_session_ids
 
-    size = batch_size or settings.FLASHSALE_DRAIN_BATCH_SIZE
-    return {sid: drain_session(sid, batch_size=size) for sid in loaded_session_ids()}
+    return {sid: drain_session(sid, batch_size=batch_size) for sid in loaded_session_ids()}

@@ -19,18 +19,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_sessionstart(session):
+    """Stop before the first test if the Redis database holds data no test run wrote (tests/support/redis_guard.py)."""
+    from django.conf import settings
+
+    from tests.support.redis_guard import ForeignData, check_may_flush
+
+    try:
+        check_may_flush(get_redis_connection("default"), url=settings.CACHES["default"]["LOCATION"])
+    except ForeignData as exc:
+        pytest.exit(f"refusing to run: {exc}", returncode=3)
+
+
 @pytest.fixture
 def redis_conn():
     """The real Redis behind the site, emptied before the test so state never leaks."""
     from reservations.display import forget_display_data
+    from tests.support.redis_guard import flush
 
     conn = get_redis_connection("default")
-    conn.flushdb()
+    flush(conn)
     # The sale page keeps decoded display data per process; with Redis emptied it must go too
     # (on SQLite the next test's session may even reuse this one's id).
     forget_display_data()
     yield conn
-    conn.flushdb()
+    flush(conn)
     forget_display_data()
 
 

@@ -27,6 +27,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
 - ``loaded(ID)``       hash   item id -> units loaded (makes loading idempotent); also the highest unit
                               number issued for the item, so units added later continue the numbering
+- ``stamp(ID)``        string which database's session this is: the SaleSession row's creation instant
+                              (written first by a load; another database's session with the same id differs)
 - ``timeline(ID)``     hash   minute bucket (epoch // 60) -> reservations made in that minute
 - ``sessions_index()`` zset   session id -> starts_at for the home page (no hash tag: not used by Lua)
 - ``waiting(ID)``      hash   waiting room state: rate (admissions/s, "0" = all at once), paused, last
@@ -140,6 +142,10 @@ def drain_lock(session_id: int) -> str:
 
 def loaded(session_id: int) -> str:
     return f"{tag(session_id)}:loaded"
+
+
+def stamp(session_id: int) -> str:
+    return f"{tag(session_id)}:stamp"
 
 
 def timeline(session_id: int) -> str:

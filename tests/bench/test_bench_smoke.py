@@ -1,21 +1,25 @@
 """The bench still runs end to end: a 2-second burst per scenario, figures written, nothing oversold.
 
 No assertion on speed: the figures only have to exist. The bench gets its own database (the test
-database's name + "_bench_smoke") and the test Redis database, which every test empties anyway.
+database's name + "_bench_smoke", dropped afterwards), the test Redis database, which every test
+empties anyway, and a port nothing listens on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings
+from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 FIGURES = {
@@ -42,22 +46,50 @@ def _bench_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{parts.path.lstrip('/')}_bench_smoke"))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_exists(url: str) -> bool:
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]).fetchone())
+
+
+def _drop_database(url: str) -> None:
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parts.path.lstrip("/"))))
+
+
 @pytest.mark.slow
 def test_smoke_run_writes_every_figure_and_oversells_nothing(tmp_path):
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("the bench drives PostgreSQL (pgbench, SELECT ... FOR UPDATE): set DATABASE_URL")
     output = tmp_path / "bench.json"
+    database_url = _bench_database_url()
     env = {
         **os.environ,
-        "BENCH_DATABASE_URL": _bench_database_url(),
+        "BENCH_DATABASE_URL": database_url,
         "BENCH_REDIS_URL": settings.REDIS_URL,
-        "BENCH_PORT": os.environ.get("BENCH_SMOKE_PORT", "18501"),
+        "BENCH_PORT": str(_free_port()),
         "BENCH_OUTPUT": str(output),
     }
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300
-    )
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench", "--smoke"],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        _drop_database(database_url)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert not _database_exists(database_url)
 
     figures = json.loads(output.read_text())
     assert FIGURES <= figures.keys()

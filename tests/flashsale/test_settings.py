@@ -1,4 +1,4 @@
-"""Settings read the environment; the embedded defaults start a real Redis and use SQLite."""
+"""Settings read the environment; production mode is strict and `check --deploy` is clean."""
 
 import json
 import os
@@ -6,15 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s;"
     "from django_redis import get_redis_connection;"
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
-    "'redis': s.REDIS_URL, 'embedded': s.EMBEDDED_REDIS, 'broker': s.CELERY_BROKER_URL,"
+    "'redis': s.REDIS_URL, 'broker': s.CELERY_BROKER_URL,"
     "'cache': s.CACHES['default']['LOCATION'], 'session': s.SESSION_ENGINE, 'debug': s.DEBUG,"
     "'ping': get_redis_connection('default').ping(),"
     "'server': get_redis_connection('default').info('server')['executable']}))"
@@ -39,35 +37,7 @@ def test_urls_from_environment_are_used():
     assert got["engine"] == "django.db.backends.postgresql"
     assert got["name"] == "test"
     assert got["redis"] == got["broker"] == got["cache"] == "redis://127.0.0.1:6379/5"
-    assert got["embedded"] is False
     assert got["session"] == "flashsale.sessions"
-
-
-@pytest.mark.slow
-def test_embedded_defaults_sqlite_and_a_real_redis_server(tmp_path):
-    port = 16390 + os.getpid() % 1000
-    got = run_settings(
-        {"FLASHSALE_VAR_DIR": str(tmp_path), "FLASHSALE_EMBEDDED_REDIS_PORT": str(port)},
-        drop=("DATABASE_URL", "REDIS_URL", "FLASHSALE_EMBEDDED_REDIS_DB"),
-    )
-    try:
-        assert got["engine"] == "django.db.backends.sqlite3"
-        assert got["name"] == str(tmp_path / "flashsale.sqlite3")
-        assert got["embedded"] is True
-        assert got["redis"] == f"redis://127.0.0.1:{port}/0"
-        assert got["ping"] is True
-        assert got["server"].endswith("redis-server")
-        # A second process finds the running server instead of starting another.
-        again = run_settings(
-            {"FLASHSALE_VAR_DIR": str(tmp_path), "FLASHSALE_EMBEDDED_REDIS_PORT": str(port)},
-            drop=("DATABASE_URL", "REDIS_URL", "FLASHSALE_EMBEDDED_REDIS_DB"),
-        )
-        assert again["redis"] == got["redis"]
-        assert (tmp_path / "redis.pid").read_text().strip().isdigit()
-    finally:
-        pid = (tmp_path / "redis.pid").read_text().strip() if (tmp_path / "redis.pid").exists() else ""
-        if pid:
-            os.kill(int(pid), 15)
 
 
 def test_production_mode_refuses_to_start_without_secrets():
@@ -109,19 +79,3 @@ def test_check_deploy_is_clean_in_production_mode():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout
-
-
-@pytest.mark.slow
-def test_embedded_default_refuses_a_port_taken_by_another_redis(tmp_path):
-    """Another checkout's (or any other) Redis on the embedded port is never used by accident."""
-    from flashsale.embedded_redis import ensure_embedded_redis
-
-    theirs, ours = tmp_path / "theirs", tmp_path / "ours"
-    port = 17390 + os.getpid() % 100
-    ensure_embedded_redis(theirs, port=port)
-    try:
-        with pytest.raises(RuntimeError, match="not this checkout's embedded one"):
-            ensure_embedded_redis(ours, port=port)
-        assert ensure_embedded_redis(theirs, port=port) == f"redis://127.0.0.1:{port}/0"
-    finally:
-        os.kill(int((theirs / "redis.pid").read_text().strip()), 15)

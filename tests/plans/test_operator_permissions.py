@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.urls import reverse
 
-from plans.permissions import OPERATORS_GROUP, sync_operator_group
+from plans.permissions import OPERATORS_GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -43,14 +46,43 @@ def test_operators_group_has_exactly_the_expected_permissions():
     assert not any(perm.split(".")[1].split("_")[0] != "view" for perm in _held() if perm.startswith("reservations."))
 
 
-def test_sync_restores_the_group_exactly():
+def test_migrate_leaves_grants_made_by_hand_alone():
+    group = Group.objects.get(name=OPERATORS_GROUP)
+    group.permissions.add(Permission.objects.get(codename="view_user"))
+    group.permissions.remove(Permission.objects.get(codename="delete_salesession"))
+    by_hand = _held()
+
+    call_command("migrate", verbosity=0)
+    call_command("migrate", verbosity=0)
+
+    assert _held() == by_hand
+    assert "auth.view_user" in _held() and "plans.delete_salesession" not in _held()
+
+
+def test_the_reset_command_restores_the_defaults_on_request():
     group = Group.objects.get(name=OPERATORS_GROUP)
     group.permissions.add(Permission.objects.get(codename="delete_user"))
     group.permissions.remove(Permission.objects.get(codename="change_salesession"))
 
-    sync_operator_group()
+    out = StringIO()
+    call_command("reset_operator_group", stdout=out)
 
     assert _held() == _expected()
+    assert f"{len(_expected())} permissions" in out.getvalue()
+
+
+def test_the_grant_migrations_add_to_an_existing_group_and_create_a_missing_one():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from plans.permissions import grant_operator_permissions
+
+    state = MigrationExecutor(connection).loader.project_state()
+    apps = state.apps
+    Group.objects.filter(name=OPERATORS_GROUP).delete()
+    grant_operator_permissions(apps, using=connection.alias, app_labels=("reconciliation",))
+    held = _held()
+    assert "reconciliation.view_compensation" in held and not any(p.startswith("plans.") for p in held)
 
 
 def test_an_operator_can_use_the_sessions_admin(client, operator, live_session):

@@ -16,14 +16,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("session_id", type=int)
+        parser.add_argument(
+            "--replace-foreign",
+            action="store_true",
+            help="Replace what another database left in Redis under this session id, even if it may be live.",
+        )
 
-    def handle(self, *args, session_id: int, **options):
+    def handle(self, *args, session_id: int, replace_foreign: bool = False, **options):
         session = SaleSession.objects.filter(pk=session_id).first()
         if session is None:
             raise CommandError(f"No sale session with id {session_id}.")
         started = time.perf_counter()
         try:
-            result = load_session_into_redis(session)
+            result = load_session_into_redis(session, replace_foreign=replace_foreign)
         except SessionNotLoadable as exc:
             raise CommandError(exc.message) from exc
         elapsed = time.perf_counter() - started
