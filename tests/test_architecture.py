@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = ("catalog", "plans", "reservations", "reconciliation", "sandbox_gateway")
 PRODUCTION = ("flashsale", *APPS)
 GROUND_FLOOR = "flashsale.store"
-# The modules a reserve request and a stock poll run through (the hot routes' views call
-# ``services``), and what they may stand on besides ``reservations`` and the ground floor: the
-# site's clock and cached authentication, and the session states shared with the Redis copy.
+# The modules a reserve request and a stock poll run through (the hot routes' views in
+# ``reservations/views.py`` call ``services``), and what they may stand on besides ``reservations``
+# and the ground floor: the site's clock and the session states shared with the Redis copy.
 HOT_PATH = tuple(
     f"reservations.{name}"
     for name in (
@@ -39,7 +39,7 @@ HOT_PATH = tuple(
         "states",
     )
 )
-HOT_PATH_MAY_USE = ("reservations", GROUND_FLOOR, "flashsale.clock", "flashsale.auth", "plans.states")
+HOT_PATH_MAY_USE = ("reservations", GROUND_FLOOR, "flashsale.clock", "plans.states")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 
