@@ -21,7 +21,7 @@ from catalog.models import Product, Provider
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_int, as_str, text
 from plans.loading import load_session_into_redis, unload_session
 from plans.models import SaleItem, SaleSession
 
@@ -183,7 +183,7 @@ class Visits:
             args = [repr(now), "" if user is None else str(user), join, *self.fixed]
             WAITING_VISIT(keys=self.visit_keys, args=args, client=pipe)
         replies = pipe.execute()
-        if any(as_str(reply[REPLY_STATE]) == "needs_shuffle" for reply in replies):
+        if any(text(reply[REPLY_STATE]) == "needs_shuffle" for reply in replies):
             # A refused visit changed nothing, so the whole batch is simply sent again after the draw.
             shuffle_pre_queue(self.session_id, now=now)
             self.queue_order_seen.extend(queue_order(self.session_id))
@@ -191,11 +191,11 @@ class Visits:
         return replies
 
     def _record(self, user: int, join: str, reply, now: float) -> None:
-        state = as_str(reply[REPLY_STATE])
+        state = text(reply[REPLY_STATE])
         if join == "1" and now >= self.arrivals.opens and state in ("queued", "admitted"):
             self.queue_order_seen.append(user)
         if state == "admitted":
-            self.noticed.setdefault(user, float(as_str(reply[REPLY_ADMITTED_AT])))
+            self.noticed.setdefault(user, float(text(reply[REPLY_ADMITTED_AT])))
             self.waiting.discard(user)
         elif state in STATES_WAITING:
             self.waiting.add(user)
@@ -204,7 +204,7 @@ class Visits:
 def _admissions(session_id: int) -> dict[int, float]:
     """Every admission and its instant, from Redis (a shopper only notices theirs at their next poll)."""
     return {
-        int(as_str(member)): score
+        as_int(member): score
         for member, score in sale_redis().zrange(keys.waiting_admitted(session_id), 0, -1, withscores=True)
     }
 
