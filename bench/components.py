@@ -1,4 +1,5 @@
-"""Runs one component measurement of another app in its own process, with a time limit.
+"""Runs one component measurement (``bench/ingest.py``, ``session_load.py``, ``reconcile.py``,
+``waiting_room.py``) in its own process, with a time limit.
 
 ``python -m bench.components <name> <size...>`` prints one JSON line: {"value": <number>}.
 The bench calls it through ``measure()`` so a slow or broken component cannot stall the run.
@@ -16,10 +17,10 @@ from bench.infra import site_environment
 
 # name -> (module, function, what the number is)
 COMPONENTS = {
-    "ingest": ("catalog.benchmarks", "measure_ingest", "products/s"),
-    "session_load": ("plans.benchmarks", "measure_session_load", "seconds"),
-    "reconcile": ("reconciliation.benchmarks", "measure_reconcile", "seconds"),
-    "waiting_room": ("reservations.benchmarks", "measure_waiting_room", "admissions/s"),
+    "ingest": ("bench.ingest", "measure_ingest", "products/s"),
+    "session_load": ("bench.session_load", "measure_session_load", "seconds"),
+    "reconcile": ("bench.reconcile", "measure_reconcile", "seconds"),
+    "waiting_room": ("bench.waiting_room", "measure_waiting_room", "admissions/s"),
 }
 
 

@@ -792,14 +792,8 @@ def _short(frame: str) -> str:
     return frame
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="2-second bursts, small sizes: proves the bench runs")
-    parser.add_argument("--no-components", action="store_true", help="skip ingest / session load / reconcile")
-    parser.add_argument("--compare-gunicorn", action="store_true", help="measure gunicorn worker options and stop")
-    parser.add_argument("--profile", type=int, metavar="SECONDS", help="py-spy the workers during a burst")
-    parser.add_argument("--scenario", default="reserve", help="the scenario --profile loads (default: reserve)")
-    args = parser.parse_args(argv)
+def main(args: argparse.Namespace) -> int:
+    """The whole run (``bench.cli`` parses the options)."""
     config = load_config(smoke=args.smoke)
     if args.no_components:
         config = replace(config, components=False)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.urls import reverse
 
 from flashsale.store import keys
 from tests.factories import load_live_session
-
-CHANGELIST = "admin:plans_salesession_changelist"
 
 
 @pytest.fixture
@@ -35,10 +31,3 @@ def inject_extra_unit(redis_conn):
         redis_conn.lpush(stock, redis_conn.lindex(stock, 0))
 
     return inject
-
-
-def run_action(client, action: str, sessions, *, confirm: bool):
-    data = {"action": action, ACTION_CHECKBOX_NAME: [session.pk for session in sessions]}
-    if confirm:
-        data["post"] = "yes"
-    return client.post(reverse(CHANGELIST), data, follow=confirm)

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from reservations.audit import drifting_sessions, latest_report
-from tests.admin_wiring.conftest import run_action
 from tests.factories import make_item, make_session
+from tests.support.admin_actions import run_action
 
 pytestmark = pytest.mark.django_db
 

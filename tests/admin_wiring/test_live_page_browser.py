@@ -13,8 +13,8 @@ from flashsale.store import keys
 from plans.loading import load_session_into_redis
 from reservations.audit import audit_session
 from reservations.waiting_room import enter_waiting_room, waiting_room_stats
-from tests.browser.support import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from tests.factories import make_item, make_session
+from tests.support.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from tests.support.live_server import start_live_server
 
 pytestmark = BROWSER_MARKS

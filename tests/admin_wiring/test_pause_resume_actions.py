@@ -8,8 +8,8 @@ import pytest
 
 from flashsale.store import keys
 from reservations.waiting_room import waiting_room_stats
-from tests.admin_wiring.conftest import run_action
 from tests.factories import make_session
+from tests.support.admin_actions import run_action
 
 pytestmark = pytest.mark.django_db
 

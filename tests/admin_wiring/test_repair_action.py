@@ -9,7 +9,7 @@ from django.urls import reverse
 from flashsale.store import keys
 from plans.models import Adjustment
 from reservations.audit import REPAIR_REASON_PREFIX, audit_session, drifting_sessions
-from tests.admin_wiring.conftest import run_action
+from tests.support.admin_actions import run_action
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import (
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     GATEWAY_PORTS,

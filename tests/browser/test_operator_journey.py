@@ -20,8 +20,8 @@ from plans.models import SaleItem, SaleSession
 from reservations.checkout import checkout_url_for
 from reservations.drain import drain_session
 from reservations.holds import reserve_units
-from tests.browser.support import BROWSER_MARKS, Screenshots
 from tests.factories import make_product, make_provider
+from tests.support.browser import BROWSER_MARKS, Screenshots
 
 pytestmark = BROWSER_MARKS
 

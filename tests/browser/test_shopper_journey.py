@@ -17,8 +17,8 @@ from playwright.sync_api import expect
 from plans.loading import load_session_into_redis
 from reservations.drain import drain_session
 from reservations.models import Transaction
-from tests.browser.support import BROWSER_MARKS, Screenshots, distance_km
 from tests.factories import CITIES, make_item, make_product, make_provider, make_session
+from tests.support.browser import BROWSER_MARKS, Screenshots, distance_km
 from tests.support.polling import wait_until
 
 pytestmark = BROWSER_MARKS

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from catalog.keys import key_matches
 from catalog.models import Product, Provider, SyncRun
-from tests.catalog.records import as_json, product_record
 from tests.factories import make_provider
+from tests.support.product_records import as_json, product_record
 
 
 def test_sync_now_pulls_the_selected_pull_providers(admin_client, feed_server, celery_eager):

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from catalog.ingest import ingest_records
 from catalog.models import Provider
-from tests.catalog.records import product_record
 from tests.factories import make_provider
+from tests.support.product_records import product_record
 
 CHANGELISTS = ["catalog_product", "catalog_provider", "catalog_syncrun", "catalog_syncrejection"]
 

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.ingest import ingest_records
 from catalog.models import Product, SyncRun
-from tests.catalog.records import product_record
 from tests.factories import make_provider
+from tests.support.product_records import product_record
 
 
 def test_products_missing_from_a_full_feed_become_inactive(db):

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from catalog.models import Product, SyncRun
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 @pytest.mark.postgres  # PostgreSQL DDL for the failing constraint

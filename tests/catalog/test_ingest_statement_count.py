@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.benchmarks import synthetic_records
+from bench.ingest import synthetic_records
 from catalog.ingest import ingest_records
 from catalog.models import Product, SyncRun
 from tests.factories import make_provider

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Provider
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 def _issue(slug: str, *args) -> str:

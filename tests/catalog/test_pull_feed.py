@@ -6,8 +6,8 @@ import pytest
 
 from catalog.models import Product, Provider, SyncRun
 from catalog.sync import NotPullProvider, pull_provider
-from tests.catalog.records import as_csv, as_json, product_record
 from tests.factories import make_provider
+from tests.support.product_records import as_csv, as_json, product_record
 
 
 def _pull_provider(url: str, fmt: str) -> Provider:

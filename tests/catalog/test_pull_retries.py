@@ -2,8 +2,8 @@
 
 from catalog.models import Product, Provider, SyncRun
 from catalog.sync import pull_provider
-from tests.catalog.records import as_json, product_record
 from tests.factories import make_provider
+from tests.support.product_records import as_json, product_record
 
 
 def test_a_passing_5xx_is_retried(db, feed_server, fast_feeds):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from catalog.models import Product, SyncRun
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 def _assert_nothing_landed():

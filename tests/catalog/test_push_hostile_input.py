@@ -5,7 +5,7 @@ import json
 import pytest
 
 from catalog.models import Product, SyncRejection
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """A record delivered twice changes nothing the second time; a changed record is updated."""
 
 from catalog.models import Product
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 def test_repeated_batch_changes_nothing(push_provider, push):

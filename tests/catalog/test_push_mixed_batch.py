@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from catalog.models import Product, SyncRejection, SyncRun
-from tests.catalog.records import product_record
+from tests.support.product_records import product_record
 
 
 def test_good_records_land_and_each_bad_one_is_reported(push_provider, push):

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Product, Provider, SyncRun
-from tests.catalog.records import as_csv, as_json, product_record
 from tests.factories import make_provider
+from tests.support.product_records import as_csv, as_json, product_record
 
 
 def _run(*args) -> str:

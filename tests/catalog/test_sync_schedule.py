@@ -5,8 +5,8 @@ from datetime import timedelta
 from catalog.models import Provider, SyncRun
 from catalog.sync import claim, due_providers
 from catalog.tasks import sync_due_providers
-from tests.catalog.records import as_json, product_record
 from tests.factories import make_provider
+from tests.support.product_records import as_json, product_record
 
 
 def test_due_providers_follow_their_interval(db, clock, feed_server, celery_eager):

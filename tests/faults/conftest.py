@@ -8,8 +8,6 @@ emptied after the test.
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 
@@ -17,11 +15,3 @@ import pytest
 def site_redis_url(settings) -> str:
     """The Redis the test process uses (the normal test Redis db): gunicorn gets the same URL."""
     return settings.CACHES["default"]["LOCATION"]
-
-
-def point_settings_at_redis(settings, url: str) -> None:
-    """Make this process's cache, sessions and sale data use the Redis at ``url``."""
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["LOCATION"] = url
-    settings.CACHES = caches  # Django's setting_changed handler drops the old cache connections
-    settings.FLASHSALE_SALE_REDIS_URL = url

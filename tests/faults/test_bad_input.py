@@ -29,7 +29,7 @@ from reservations import holds
 from reservations.models import Transaction
 from reservations.shopper import CAPTCHA_PASSES_FIELD, LOCATION_FIELD, ShopperSession
 from tests.factories import make_item, make_product, make_provider, make_session
-from tests.faults.shop import item_figures
+from tests.support.sales import item_figures
 
 # derandomize: every run tries the same examples, so a failure is reproducible and never flaky.
 EXAMPLES = hsettings(

@@ -22,8 +22,9 @@ from flashsale.store import keys
 from reservations import holds
 from reservations.drain import GROUP
 from reservations.models import Transaction
-from tests.faults.shop import assert_stock_invariant, make_shoppers, open_sale
 from tests.support.processes import ROOT, run_manage, site_environment, wait_for
+from tests.support.sales import assert_stock_invariant
+from tests.support.shoppers import make_shoppers, open_sale
 
 BATCH = 5
 

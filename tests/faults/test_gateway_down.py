@@ -19,8 +19,9 @@ from reconciliation.matching import reconcile_day
 from reconciliation.models import Discrepancy
 from reservations.drain import drain_session
 from reservations.models import Transaction
-from tests.faults.shop import assert_stock_invariant, make_shoppers, open_sale, reserve_over_http
 from tests.support.processes import GUNICORN_PORTS, free_port, wait_for
+from tests.support.sales import assert_stock_invariant
+from tests.support.shoppers import make_shoppers, open_sale, reserve_over_http
 
 PAY_FORM = re.compile(
     r'<form method="post" action="(?P<action>/checkout/[^"]+/pay)">\s*'

@@ -17,18 +17,12 @@ from flashsale.store.replies import as_str
 from reservations import holds
 from reservations.drain import drain_session
 from reservations.models import Transaction
-from tests.faults.burst import run_burst
-from tests.faults.conftest import point_settings_at_redis
-from tests.faults.shop import (
-    assert_every_success_persisted,
-    assert_stock_invariant,
-    assert_units_accounted,
-    item_figures,
-    make_shoppers,
-    open_sale,
-    redis_books,
-)
+from tests.support.books import assert_every_success_persisted, assert_units_accounted, redis_books
+from tests.support.burst import run_burst
 from tests.support.processes import run_manage, site_environment
+from tests.support.redis_settings import point_settings_at_redis
+from tests.support.sales import assert_stock_invariant, item_figures
+from tests.support.shoppers import make_shoppers, open_sale
 
 pytestmark = pytest.mark.postgres
 

@@ -14,15 +14,10 @@ from collections import Counter
 import pytest
 
 from reservations.drain import drain_session
-from tests.faults.burst import run_burst
-from tests.faults.shop import (
-    assert_every_success_persisted,
-    assert_stock_invariant,
-    assert_units_accounted,
-    make_shoppers,
-    open_sale,
-    redis_books,
-)
+from tests.support.books import assert_every_success_persisted, assert_units_accounted, redis_books
+from tests.support.burst import run_burst
+from tests.support.sales import assert_stock_invariant
+from tests.support.shoppers import make_shoppers, open_sale
 
 SHOPPERS = 24
 CLICKS_EACH = 4

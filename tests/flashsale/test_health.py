@@ -4,7 +4,7 @@ import sys
 import pytest
 from django.urls import reverse
 
-from tests.support.processes import run_database_url
+from tests.support.site_env import site_process_env
 
 
 @pytest.mark.django_db
@@ -39,33 +39,8 @@ def _healthz_in_a_site_process(**env_overrides: str) -> tuple[str, str]:
         "r = Client().get('/healthz');"
         "print(r.status_code); print(r.content.decode())"
     )
-    env = _env_with(**env_overrides)
+    env = site_process_env(**env_overrides)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     status, body = out.stdout.strip().splitlines()[-2:]
     return status, body
-
-
-def _env_with(**overrides):
-    import os
-
-    from django.conf import settings
-
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
-    env["REDIS_URL"] = settings.REDIS_URL
-    env["DATABASE_URL"] = _reachable_database_url()
-    env.update(overrides)
-    return env
-
-
-def _reachable_database_url() -> str:
-    """This run's PostgreSQL test database, or (SQLite runs keep theirs in memory, out of reach of
-    another process) a SQLite file of its own: the health check only needs one that answers."""
-    import tempfile
-
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return run_database_url()
-    return f"sqlite:///{tempfile.mkdtemp(prefix='healthz-')}/db.sqlite3"

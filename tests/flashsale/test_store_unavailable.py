@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.flashsale.test_health import _env_with
+from tests.support.site_env import site_process_env
 
 
 def test_a_page_needing_redis_while_it_is_down_is_a_503(db):
@@ -13,7 +13,7 @@ def test_a_page_needing_redis_while_it_is_down_is_a_503(db):
         "r = Client(raise_request_exception=False).get('/');"
         "print(r.status_code, r.get('Retry-After')); print(r.content.decode())"
     )
-    env = _env_with(REDIS_URL="redis://127.0.0.1:1/0", DEBUG="0")
+    env = site_process_env(REDIS_URL="redis://127.0.0.1:1/0", DEBUG="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     first, body = out.stdout.split("\n", 1)

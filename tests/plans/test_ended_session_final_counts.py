@@ -11,7 +11,7 @@ from flashsale.store import keys
 from plans.live import live_snapshot
 from plans.models import ItemFinalCounts, SaleSession
 from plans.scheduling import advance_sessions
-from tests.support import expire_at
+from tests.support.expiry import expire_at
 
 pytestmark = pytest.mark.django_db
 State = SaleSession.State

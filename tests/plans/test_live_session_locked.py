@@ -12,7 +12,7 @@ from plans.exceptions import SessionLocked
 from plans.forms import NO_NEW_ITEMS, NO_REMOVED_ITEMS
 from plans.models import LOCKED_MESSAGES, SaleItem
 from tests.factories import make_item, make_product, make_session
-from tests.plans.test_validation_messages import _admin_post
+from tests.support.session_admin import session_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_admin_refuses_a_quantity_change_of_a_live_session(admin_client, live_se
     session, first, second = live_session
     url = reverse("admin:plans_salesession_change", args=[session.pk])
 
-    response = admin_client.post(url, _admin_post(session, [_row(first, quantity=50), _row(second)]))
+    response = admin_client.post(url, session_form_data(session, [_row(first, quantity=50), _row(second)]))
 
     assert response.status_code == 200
     assert LOCKED_MESSAGES["quantity"] in response.content.decode()
@@ -46,7 +46,7 @@ def test_admin_refuses_a_quantity_change_of_a_live_session(admin_client, live_se
 
 def test_admin_refuses_a_window_change_of_a_live_session(admin_client, live_session):
     session, first, second = live_session
-    data = _admin_post(session, [_row(first), _row(second)])
+    data = session_form_data(session, [_row(first), _row(second)])
     later = session.ends_at + timedelta(hours=1)
     data["ends_at_0"], data["ends_at_1"] = later.strftime("%Y-%m-%d"), later.strftime("%H:%M:%S")
 
@@ -71,8 +71,8 @@ def test_admin_refuses_new_and_removed_items_of_a_live_session(admin_client, liv
         "display_order": 2,
     }
 
-    added = admin_client.post(url, _admin_post(session, [_row(first), _row(second), new_row]))
-    removed = admin_client.post(url, _admin_post(session, [_row(first), _row(second, DELETE="on")]))
+    added = admin_client.post(url, session_form_data(session, [_row(first), _row(second), new_row]))
+    removed = admin_client.post(url, session_form_data(session, [_row(first), _row(second, DELETE="on")]))
 
     assert NO_NEW_ITEMS in added.content.decode()
     assert NO_REMOVED_ITEMS in removed.content.decode()
@@ -83,7 +83,7 @@ def test_admin_accepts_a_price_change_and_copies_it_to_redis(admin_client, live_
     session, first, second = live_session
     url = reverse("admin:plans_salesession_change", args=[session.pk])
 
-    response = admin_client.post(url, _admin_post(session, [_row(first, sale_price="7.77"), _row(second)]))
+    response = admin_client.post(url, session_form_data(session, [_row(first, sale_price="7.77"), _row(second)]))
 
     assert response.status_code == 302
     assert redis_conn.hget(keys.item(session.pk, first.pk), "sale_price") == b"7.77"

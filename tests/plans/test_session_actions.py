@@ -11,7 +11,7 @@ from django.urls import reverse
 from flashsale.store import keys
 from plans.models import SaleSession
 from tests.factories import make_item, make_session
-from tests.support import expire_at
+from tests.support.expiry import expire_at
 
 pytestmark = pytest.mark.django_db
 State = SaleSession.State

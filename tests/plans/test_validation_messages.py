@@ -23,6 +23,7 @@ from plans.forms import (
 )
 from plans.models import SaleItem, SaleSession
 from tests.factories import make_item, make_product, make_session
+from tests.support.session_admin import session_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -85,32 +86,12 @@ def test_model_validation_names_the_duplicate_product(clock):
     assert PRODUCT_ONCE in str(caught.value)
 
 
-def _admin_post(session, rows):
-    data = {
-        "name": session.name,
-        "starts_at_0": session.starts_at.strftime("%Y-%m-%d"),
-        "starts_at_1": session.starts_at.strftime("%H:%M:%S"),
-        "ends_at_0": session.ends_at.strftime("%Y-%m-%d"),
-        "ends_at_1": session.ends_at.strftime("%H:%M:%S"),
-        "notes": "",
-        "items-TOTAL_FORMS": str(len(rows)),
-        "items-INITIAL_FORMS": str(sum(1 for row in rows if row.get("id"))),
-        "items-MIN_NUM_FORMS": "0",
-        "items-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        for key, value in row.items():
-            data[f"items-{index}-{key}"] = "" if value is None else str(value)
-        data[f"items-{index}-session"] = str(session.pk)
-    return data
-
-
 def test_admin_inline_refuses_a_product_twice_with_a_message(admin_client, clock):
     session = make_session()
     product = make_product()
     url = reverse("admin:plans_salesession_change", args=[session.pk])
 
-    response = admin_client.post(url, _admin_post(session, [_item_data(product), _item_data(product)]))
+    response = admin_client.post(url, session_form_data(session, [_item_data(product), _item_data(product)]))
 
     assert response.status_code == 200
     assert PRODUCT_REPEATED in response.content.decode()
@@ -128,7 +109,7 @@ def test_admin_inline_refuses_a_product_already_saved_in_the_session(admin_clien
         _item_data(product),
     ]
 
-    response = admin_client.post(url, _admin_post(session, rows))
+    response = admin_client.post(url, session_form_data(session, rows))
 
     assert response.status_code == 200
     assert PRODUCT_ONCE in response.content.decode()
@@ -137,7 +118,7 @@ def test_admin_inline_refuses_a_product_already_saved_in_the_session(admin_clien
 
 def test_admin_shows_the_window_message(admin_client, clock):
     session = make_session()
-    data = _admin_post(session, [])
+    data = session_form_data(session, [])
     data["ends_at_0"], data["ends_at_1"] = data["starts_at_0"], data["starts_at_1"]
 
     response = admin_client.post(reverse("admin:plans_salesession_change", args=[session.pk]), data)
@@ -150,7 +131,7 @@ def test_admin_add_sets_created_by(admin_client, superuser, clock):
     start = clock.now() + timedelta(hours=1)
     session = SaleSession(name="New", starts_at=start, ends_at=start + timedelta(hours=1))
     session.pk = None
-    data = _admin_post(session, [_item_data(make_product())])
+    data = session_form_data(session, [_item_data(make_product())])
     for key in [k for k in data if k.endswith("-session")]:
         data.pop(key)
 

@@ -9,7 +9,7 @@ from flashsale import clock
 from reconciliation.compensation import compensate
 from reconciliation.matching import reconcile_day
 from reconciliation.models import Compensation, Discrepancy
-from tests.reconciliation.conftest import buy
+from tests.support.payments import buy
 
 
 @pytest.fixture

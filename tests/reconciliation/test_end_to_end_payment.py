@@ -9,7 +9,8 @@ from flashsale.store import keys
 from reconciliation.matching import reconcile_day
 from reconciliation.models import ReconciliationRun
 from reservations.models import Transaction
-from tests.reconciliation.conftest import open_checkout, press, reserve, txn_row, wait_for
+from tests.support.payments import open_checkout, press, reserve, txn_row
+from tests.support.polling import wait_until
 
 
 def test_paid_reservation_is_confirmed_by_webhook_and_reconciles_clean(sandbox, sale, make_user, redis_conn, client):
@@ -27,7 +28,7 @@ def test_paid_reservation_is_confirmed_by_webhook_and_reconciles_clean(sandbox, 
     assert paid.status_code == 303
     assert paid.headers["Location"] == f"{sandbox.site_url}/payments/return/?txn={checkout.txn_id}"
 
-    row = wait_for(
+    row = wait_until(
         lambda: (r := txn_row(checkout.txn_id)) is not None and r.status == Transaction.Status.PAID and r,
         what="the webhook to mark the transaction paid",
     )

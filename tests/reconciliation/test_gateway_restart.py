@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reservations.models import Transaction
-from tests.reconciliation.conftest import buy, delivered, txn_row, wait_for
+from tests.support.payments import buy, delivered, txn_row
+from tests.support.polling import wait_until
 
 
 def test_pending_webhook_survives_a_gateway_restart(sandbox, sale, make_user):
@@ -18,7 +19,7 @@ def test_pending_webhook_survives_a_gateway_restart(sandbox, sale, make_user):
     assert txn_row(purchase.txn_id) is None or txn_row(purchase.txn_id).status == Transaction.Status.RESERVED
     sandbox.start()
 
-    wait_for(
+    wait_until(
         lambda: (r := txn_row(purchase.txn_id)) is not None and r.status == Transaction.Status.PAID,
         what="the restarted gateway to deliver the webhook",
     )
@@ -31,12 +32,12 @@ def test_webhook_is_retried_until_we_answer(sandbox, sale, make_user, settings):
     shared = settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET
     settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET = "rotated-too-early"
     purchase = buy(sale, make_user(), sandbox)
-    wait_for(
+    wait_until(
         lambda: any(d["attempts"] >= 2 and d["last_status"] == 401 for d in sandbox.deliveries()),
         what="failed attempts to be retried",
     )
     settings.FLASHSALE_GATEWAY_WEBHOOK_SECRET = shared
-    wait_for(
+    wait_until(
         lambda: (r := txn_row(purchase.txn_id)) is not None and r.status == Transaction.Status.PAID,
         what="a retry to succeed",
     )

@@ -11,7 +11,8 @@ from reconciliation.matching import reconcile_day
 from reconciliation.models import Compensation, Discrepancy, ReconciliationRun
 from reservations.drain import drain_session
 from reservations.models import Transaction
-from tests.reconciliation.conftest import buy, delivered, kinds, txn_row, wait_for
+from tests.support.payments import buy, delivered, kinds, txn_row
+from tests.support.polling import wait_until
 
 Kind = Discrepancy.Kind
 
@@ -76,7 +77,7 @@ def test_late_webhook_is_paid_after_expiry_and_refunded_automatically(sandbox, s
         clock.advance(seconds=settings_ttl() + 60)
 
     purchase = buy(sale, shopper, sandbox, before_pay=late_and_expired)
-    row = wait_for(
+    row = wait_until(
         lambda: (r := txn_row(purchase.txn_id)) is not None and r.paid_after_expiry and r,
         what="the late webhook to be recorded",
     )
@@ -132,7 +133,7 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
 def test_double_charge_is_paid_twice_and_the_extra_charge_refunded(sandbox, sale, make_user):
     purchase = buy(sale, make_user(), sandbox, before_pay=lambda c: sandbox.add_fault("double_charge", txn_id=c.txn_id))
     delivered(sandbox, purchase.order_id)
-    wait_for(lambda: txn_row(purchase.txn_id).status == Transaction.Status.PAID, what="payment")
+    wait_until(lambda: txn_row(purchase.txn_id).status == Transaction.Status.PAID, what="payment")
     orders = [o for o in sandbox.orders_on(clock.now().date()) if o["txn_id"] == purchase.txn_id]
     assert len(orders) == 2 and {o["status"] for o in orders} == {"paid"}
     twin = next(o["id"] for o in orders if o["id"] != purchase.order_id)

@@ -15,7 +15,7 @@ from flashsale import clock
 from reconciliation.matching import reconcile_day
 from reconciliation.models import Discrepancy, ReconciliationRun
 from reservations.drain import drain_session
-from tests.reconciliation.conftest import buy, delivered
+from tests.support.payments import buy, delivered
 
 
 def test_report_page_csv_and_chart(sandbox, sale, make_user, admin_client):

@@ -11,7 +11,8 @@ from django.conf import settings
 from flashsale import clock
 from reservations.checkout import checkout_url, claims_for
 from reservations.tokens import sign_for_site, sign_token
-from tests.reconciliation.conftest import delivered, open_checkout, press, reserve, txn_row, wait_for
+from tests.support.payments import delivered, open_checkout, press, reserve, txn_row
+from tests.support.polling import wait_until
 
 
 def no_orders(sandbox) -> bool:
@@ -83,7 +84,7 @@ def test_cancel_sends_the_shopper_back_and_releases_the_hold(sandbox, sale, make
     assert response.status_code == 303
     assert response.headers["Location"] == f"{sandbox.site_url}/payments/return/?txn={checkout.txn_id}"
     assert sandbox.order(page.order_id)["status"] == "cancelled"
-    wait_for(
+    wait_until(
         lambda: redis_conn.llen(keys.stock(sale.session.pk, sale.item.pk)) == on_sale + 2,
         what="the cancelled hold's units to come back",
     )

@@ -11,7 +11,7 @@ from django.conf import settings
 from flashsale.store import keys
 from reconciliation.gateway import webhook_signature
 from reservations.models import Transaction
-from tests.reconciliation.conftest import reserve, txn_row
+from tests.support.payments import reserve, txn_row
 
 URL = "/payments/webhook/"
 

@@ -10,7 +10,7 @@ from flashsale.store import keys
 from flashsale.store.replies import as_str
 from reservations.holds import reserve_units
 from reservations.refusals import LimitReached, ReservationRejected, SoldOut
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 BUYERS = 500
 THREADS = 50

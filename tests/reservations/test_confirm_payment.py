@@ -7,7 +7,7 @@ from decimal import Decimal
 from flashsale.store import keys
 from flashsale.store.replies import as_str
 from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 
 def _reserve(sale, user, clock, txn="A" * 26, quantity=1):

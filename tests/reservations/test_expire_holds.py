@@ -5,7 +5,7 @@ from __future__ import annotations
 from flashsale.store import keys
 from flashsale.store.replies import as_str
 from reservations.holds import expire_holds, reserve_units, transaction_state
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 
 def test_expiry_releases_due_holds_exactly_once(load_sale, make_user, redis_conn, clock, settings):

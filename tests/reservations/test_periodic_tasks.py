@@ -8,8 +8,8 @@ from flashsale import settings as site_settings
 from reservations import tasks
 from reservations.holds import reserve_units
 from reservations.models import Transaction
-from tests.reservations.conftest import item_figures
 from tests.support.redis_monitor import commands_during
+from tests.support.sales import item_figures
 
 PROCFILE = Path(__file__).resolve().parents[2] / "Procfile"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from flashsale.store import keys
-from tests.reservations.conftest import give_pass, item_figures
+from tests.support.passes import give_pass
+from tests.support.sales import item_figures
 
 
 def test_reserve_is_limited_per_user_and_counted(shopper, load_sale, redis_conn, clock, settings):

@@ -12,7 +12,7 @@ from plans.adjusting import adjust_stock
 from reservations.drain import drain_session
 from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
 from reservations.refusals import LimitReached
-from tests.reservations.conftest import assert_stock_invariant, item_figures
+from tests.support.sales import assert_stock_invariant, item_figures
 
 
 def test_a_flushed_session_is_rebuilt_from_the_transactions(load_sale, make_user, redis_conn, clock, settings):

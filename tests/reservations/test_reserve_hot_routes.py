@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from flashsale.hot_routes import HotRouteApplication, hot_route_middleware
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 
 CSRF = "k" * 32
 

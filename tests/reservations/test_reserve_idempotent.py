@@ -7,7 +7,7 @@ import pytest
 from flashsale.store import keys
 from reservations.holds import reserve_units
 from reservations.refusals import TransactionConflict
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 TXN = "01JDZX3YQ8M7T5V0A2B4C6D8E1"
 

@@ -6,7 +6,7 @@ import pytest
 
 from reservations.holds import confirm_payment, reserve_units
 from reservations.refusals import LimitReached
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 
 def test_a_user_cannot_exceed_their_limit(load_sale, make_user, redis_conn, clock):

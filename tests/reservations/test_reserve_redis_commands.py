@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 from tests.support.redis_monitor import commands_during
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from reservations.holds import reserve_units
 from reservations.refusals import SoldOut
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 
 def test_the_last_unit_sells_then_the_item_is_sold_out(load_sale, make_user, redis_conn, clock):

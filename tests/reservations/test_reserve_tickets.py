@@ -12,7 +12,7 @@ from reservations import tickets
 from reservations.holds import ReserveRequest, TicketHolder, reserve, transaction_state
 from reservations.refusals import TicketNotAccepted
 from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 
 
 def _reserve(client, sale, item=None, **data):

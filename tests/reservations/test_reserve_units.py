@@ -8,7 +8,7 @@ from decimal import Decimal
 from flashsale.store import keys
 from flashsale.store.replies import as_str
 from reservations.holds import reserve_units, transaction_state
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 TXN = "01JDZX3YQ8M7T5V0A2B4C6D8E0"
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from reservations.holds import reserve_units, transaction_state
 from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
 from reservations.tokens import verify_for_site
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 
 
 def _reserve(client, sale, item=None, **data):

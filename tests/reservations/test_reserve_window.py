@@ -9,7 +9,7 @@ import pytest
 from flashsale.store import keys
 from reservations.holds import reserve_units
 from reservations.refusals import NotOpenYet, SessionClosed, UnknownSaleItem
-from tests.reservations.conftest import item_figures
+from tests.support.sales import item_figures
 
 
 def test_before_the_opening_nothing_is_reserved(load_sale, make_user, redis_conn, clock):

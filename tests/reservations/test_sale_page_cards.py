@@ -13,7 +13,7 @@ from django.urls import reverse
 from plans.loading import load_session_into_redis, unload_session
 from reservations.holds import reserve_units
 from reservations.pages import _km
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 
 
 def _cards(html: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from flashsale.store import keys
 from flashsale.store.replies import as_int, as_str
 from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
 from reservations.refusals import LimitReached, SoldOut
-from tests.reservations.conftest import assert_stock_invariant
+from tests.support.sales import assert_stock_invariant
 
 TTL = 100
 

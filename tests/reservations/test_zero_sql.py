@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.reservations.conftest import give_pass
+from tests.support.passes import give_pass
 
 
 def test_the_hot_path_touches_no_sql(shopper, load_sale, clock, django_assert_num_queries):

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tests.scaleout.cluster import LocalCluster
+from tests.support.cluster import LocalCluster
 
 
 def _bindable(port: int) -> bool:

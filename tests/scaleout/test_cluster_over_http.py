@@ -13,16 +13,11 @@ import pytest
 
 from flashsale.store import keys
 from reservations.drain import drain_session
-from tests.faults.burst import run_burst
-from tests.faults.shop import (
-    assert_every_success_persisted,
-    assert_stock_invariant,
-    assert_units_accounted,
-    make_shoppers,
-    open_sale,
-    redis_books,
-)
-from tests.scaleout.test_cluster_paths import node_of
+from tests.support.books import assert_every_success_persisted, assert_units_accounted, redis_books
+from tests.support.burst import run_burst
+from tests.support.cluster import node_of
+from tests.support.sales import assert_stock_invariant
+from tests.support.shoppers import make_shoppers, open_sale
 
 pytestmark = [pytest.mark.postgres, pytest.mark.cluster, pytest.mark.slow]
 

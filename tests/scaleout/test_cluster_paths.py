@@ -23,13 +23,10 @@ from reservations.drain import drain_session
 from reservations.models import Transaction
 from reservations.rebuild import rebuild_session
 from tests.factories import make_item, make_product, make_session
-from tests.faults.shop import assert_stock_invariant, item_figures
+from tests.support.cluster import node_of
+from tests.support.sales import assert_stock_invariant, item_figures
 
 pytestmark = pytest.mark.cluster
-
-
-def node_of(client, key: str) -> str:
-    return client.nodes_manager.get_node_from_slot(client.keyslot(key)).name
 
 
 def sale_session(quantity: int = 10, *, limit: int = 2):

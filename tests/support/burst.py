@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from tests.faults.shop import Attempt, Shopper, reserve_over_http
+from tests.support.shoppers import Attempt, Shopper, reserve_over_http
 
 
 def run_burst(

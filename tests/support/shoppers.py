@@ -1,4 +1,5 @@
-"""Logged-in shoppers for HTTP tests, and the stock and bookkeeping checks every fault test ends with.
+"""Logged-in shoppers for HTTP tests: an open sale, shoppers with a cached Django session, and a
+reserve click over HTTP as a browser sends it.
 
 Shoppers are made the way the benchmark makes them: a user, a Django session in the cache session
 store with the auth keys, a CAPTCHA pass (``ShopperSession.grant_captcha_pass``) and a location;
@@ -8,7 +9,7 @@ a ``requests.Session`` carries the session cookie and a CSRF cookie + header.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -20,14 +21,11 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.cache import SessionStore
 from django.utils.crypto import get_random_string
 
-from flashsale.store import keys
-from flashsale.store.replies import as_str
 from plans.loading import load_session_into_redis
-from reservations.models import Transaction
 from reservations.shopper import ShopperSession
 from reservations.tokens import verify_for_site
 from tests.factories import make_item, make_product, make_session
-from tests.support.sales import Sale, item_figures  # noqa: F401  (re-exported to the suite's tests)
+from tests.support.sales import Sale
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -150,73 +148,3 @@ def txn_claims(location: str):
     """The claims of the signed token in a redirect to the gateway's checkout."""
     token = parse_qs(urlsplit(location).query)["token"][0]
     return verify_for_site(token, now=time.time())
-
-
-# --- the checks -------------------------------------------------------------------------------
-
-
-def assert_stock_invariant(r, sale_id: int, item_id: int) -> dict[str, int]:
-    """remaining (LLEN stock) + held + paid == allocated + adjusted, and nothing oversold."""
-    f = item_figures(r, sale_id, item_id)
-    assert f["remaining"] + f["held"] + f["paid"] == f["allocated"] + f["adjusted"], f
-    assert f["held"] >= 0 and f["paid"] >= 0 and f["remaining"] >= 0, f
-    return f
-
-
-@dataclass
-class Books:
-    """Every reservation Redis knows for a sale, read through the shoppers' ``user_txns`` sets."""
-
-    txns: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def of_item(self, item_id: int) -> dict[str, dict[str, str]]:
-        return {t: d for t, d in self.txns.items() if d.get("item") == str(item_id)}
-
-
-def redis_books(r, sale_id: int, user_ids) -> Books:
-    books = Books()
-    for user_id in user_ids:
-        for txn_id in sorted(as_str(t) for t in r.smembers(keys.user_txns(sale_id, user_id))):
-            books.txns[txn_id] = {as_str(k): as_str(v) for k, v in r.hgetall(keys.txn(sale_id, txn_id)).items()}
-    return books
-
-
-def assert_units_accounted(r, sale: Sale, books: Books) -> None:
-    """Per item: each unit id is exactly once in the list or in one live txn; held/paid match the txns."""
-    import json
-
-    for item in sale.items:
-        f = assert_stock_invariant(r, sale.id, item.pk)
-        on_list = [as_str(u) for u in r.lrange(keys.stock(sale.id, item.pk), 0, -1)]
-        held = paid = 0
-        taken: list[str] = []
-        for data in books.of_item(item.pk).values():
-            if data["status"] == "reserved":
-                held += int(data["quantity"])
-            elif data["status"] == "paid":
-                paid += int(data["quantity"])
-            else:
-                continue
-            taken += json.loads(data["units"])
-        assert (held, paid) == (f["held"], f["paid"]), (item.pk, held, paid, f)
-        assert len(set(on_list)) == len(on_list), "a unit is twice on the list"
-        assert len(set(taken)) == len(taken), "a unit is in two reservations"
-        assert not set(on_list) & set(taken), "a reserved unit is also on sale"
-
-
-def assert_every_success_persisted(sale: Sale, books: Books, attempts: list[Attempt]) -> None:
-    """Every 303 a shopper saw is a txn in Redis and a Transaction row; every Redis txn is a row, once."""
-    seen = {a.txn_id: a for a in attempts if a.status == 303}
-    for txn_id, attempt in seen.items():
-        assert txn_id in books.txns, f"the shopper got a 303 for {txn_id} but Redis has no such reservation"
-        assert books.txns[txn_id]["user"] == str(attempt.user_id)
-    rows = {t.txn_id: t for t in Transaction.objects.filter(session=sale.session)}
-    assert set(rows) == set(books.txns), {
-        "missing rows": set(books.txns) - set(rows),
-        "rows unknown to Redis": set(rows) - set(books.txns),
-    }
-    for txn_id, data in books.txns.items():
-        row = rows[txn_id]
-        assert row.user_id == int(data["user"]) and row.item_id == int(data["item"])
-        assert row.quantity == int(data["quantity"])
-        assert row.status == data["status"], (txn_id, row.status, data["status"])

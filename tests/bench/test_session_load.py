@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.session_load import measure_session_load
 from catalog.models import Product, Provider
-from plans.benchmarks import measure_session_load
 from plans.models import SaleSession
 from tests.support.redis_guard import keys_but_marker
 

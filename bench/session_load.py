@@ -1,6 +1,6 @@
-"""Measuring how long loading a large session into Redis takes (run by hand, not in the test suite).
+"""How long loading a large session into Redis takes (``make bench``'s ``session_load_s``).
 
-python manage.py shell -c "from plans.benchmarks import measure_session_load; print(measure_session_load())"
+By hand: ``python -m bench session-load --items 1000 --units 10000``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""How long reconciling a large day takes, end to end against a real sandbox gateway process.
+"""How long reconciling a large day takes, end to end against a real sandbox gateway process
+(``make bench``'s ``reconcile_100k_s``; by hand: ``python -m bench reconcile --count 100000``).
 
 ``measure_reconcile(count)`` creates ``count`` synthetic transactions on a day of their own,
 seeds the same orders (with a few deliberate differences) into a fresh sandbox storage, starts
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -47,6 +49,18 @@ class BenchmarkResult:
     expected_discrepancies: int
     status: str
     peak_traced_bytes: int | None = None
+
+    def summary(self, *, peak_rss_mb: float) -> str:
+        """One line for ``python -m bench reconcile``."""
+        line = (
+            f"reconciled {self.count} transactions in {self.seconds:.2f}s "
+            f"({self.count / self.seconds:,.0f}/s); {self.discrepancies} discrepancies "
+            f"(expected {self.expected_discrepancies}); status {self.status}; "
+            f"peak RSS of this process {peak_rss_mb:.0f} MB"
+        )
+        if self.peak_traced_bytes is not None:
+            line += f"; peak Python allocations while reconciling {self.peak_traced_bytes / 2**20:.1f} MB"
+        return line
 
 
 def _free_port() -> int:
@@ -173,12 +187,29 @@ def _start_sandbox(*, port: int, db_path: Path, api_key: str) -> subprocess.Pope
         time.sleep(0.05)
 
 
-def run_benchmark(count: int = 100_000, *, port: int | None = None, trace_memory: bool = False) -> BenchmarkResult:
-    """Seed, reconcile ``BENCH_DAY`` through a real sandbox process, clean up; returns the figures."""
-    if Transaction.objects.filter(reserved_at__date=BENCH_DAY).exists():
-        raise RuntimeError(f"{BENCH_DAY} already has transactions; the benchmark needs that day to itself")
-    port = port or _free_port()
-    api_key = secrets.token_urlsafe(24)
+@dataclass
+class BenchRows:
+    """The rows a run creates around its transactions, removed afterwards whatever happens."""
+
+    user: Any
+    provider: Provider
+    product: Product
+    session: SaleSession
+    item: SaleItem
+
+    def delete(self, run: ReconciliationRun | None) -> None:
+        if run is not None:
+            run.delete()
+        Transaction.objects.filter(item=self.item).delete()
+        self.item.delete()
+        self.session.delete()
+        self.product.delete()
+        self.provider.delete()
+        self.user.delete()
+
+
+def _create_rows(count: int) -> BenchRows:
+    """A shopper, a product and a session of ``BENCH_DAY`` with one item of ``count`` units."""
     suffix = secrets.token_hex(4)
     user = get_user_model().objects.create_user(username=f"bench-recon-{suffix}", password=None)
     provider = Provider.objects.create(name="Benchmark", slug=f"bench-recon-{suffix}")
@@ -193,55 +224,76 @@ def run_benchmark(count: int = 100_000, *, port: int | None = None, trace_memory
     start = datetime.combine(BENCH_DAY, datetime.min.time(), tzinfo=UTC)
     session = SaleSession.objects.create(name="Benchmark", starts_at=start, ends_at=start + timedelta(days=1))
     item = SaleItem.objects.create(session=session, product=product, quantity=count, sale_price=PRICE)
+    return BenchRows(user=user, provider=provider, product=product, session=session, item=item)
+
+
+def _seed_both_sides(rows: BenchRows, count: int, store_path: Path) -> int:
+    """Our ``count`` paid transactions and the gateway's orders; returns the differences seeded."""
+    txn_ids = _txn_ids(count)
+    _seed_ours(txn_ids, user=rows.user, session=rows.session, item=rows.item)
+    return _seed_theirs(store_path, txn_ids, session_id=rows.session.pk, item_id=rows.item.pk, user_id=rows.user.pk)
+
+
+def _stop_sandbox(process: subprocess.Popen | None) -> None:
+    if process is not None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    run: ReconciliationRun
+    seconds: float
+    peak_traced_bytes: int | None
+
+
+def _reconcile_timed(gateway: SandboxGateway, *, trace_memory: bool) -> TimedRun:
+    """Reconcile ``BENCH_DAY`` through ``gateway``, timed (and its peak Python allocations, if asked)."""
+    if trace_memory:
+        # Python allocations only, and it slows the run: a separate measurement from the timing.
+        tracemalloc.start()
+    began = time.perf_counter()
+    run = reconcile_day(BENCH_DAY, trigger=ReconciliationRun.Trigger.BENCHMARK, gateway=gateway, auto_compensate=False)
+    seconds = time.perf_counter() - began
+    peak = None
+    if trace_memory:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return TimedRun(run=run, seconds=seconds, peak_traced_bytes=peak)
+
+
+def run_benchmark(count: int = 100_000, *, port: int | None = None, trace_memory: bool = False) -> BenchmarkResult:
+    """Seed, reconcile ``BENCH_DAY`` through a real sandbox process, clean up; returns the figures."""
+    if Transaction.objects.filter(reserved_at__date=BENCH_DAY).exists():
+        raise RuntimeError(f"{BENCH_DAY} already has transactions; the benchmark needs that day to itself")
+    port = port or _free_port()
+    api_key = secrets.token_urlsafe(24)
+    rows = _create_rows(count)
     process = None
-    run = None
+    timed = None
     with tempfile.TemporaryDirectory(prefix="recon-bench-") as tmp:
+        store_path = Path(tmp) / "sandbox.sqlite3"
         try:
-            txn_ids = _txn_ids(count)
-            _seed_ours(txn_ids, user=user, session=session, item=item)
-            expected = _seed_theirs(
-                Path(tmp) / "sandbox.sqlite3", txn_ids, session_id=session.pk, item_id=item.pk, user_id=user.pk
-            )
-            del txn_ids
-            process = _start_sandbox(port=port, db_path=Path(tmp) / "sandbox.sqlite3", api_key=api_key)
+            expected = _seed_both_sides(rows, count, store_path)
+            process = _start_sandbox(port=port, db_path=store_path, api_key=api_key)
             gateway = SandboxGateway(
                 base_url=f"http://127.0.0.1:{port}",
                 api_key=api_key,
                 webhook_secret=secrets.token_urlsafe(16),
                 timeout=60,
             )
-            if trace_memory:
-                # Python allocations only, and it slows the run: a separate measurement from the timing.
-                tracemalloc.start()
-            began = time.perf_counter()
-            run = reconcile_day(
-                BENCH_DAY, trigger=ReconciliationRun.Trigger.BENCHMARK, gateway=gateway, auto_compensate=False
-            )
-            seconds = time.perf_counter() - began
-            peak = None
-            if trace_memory:
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
+            timed = _reconcile_timed(gateway, trace_memory=trace_memory)
             return BenchmarkResult(
                 count=count,
-                seconds=seconds,
-                discrepancies=run.discrepancy_count,
+                seconds=timed.seconds,
+                discrepancies=timed.run.discrepancy_count,
                 expected_discrepancies=expected,
-                status=run.status,
-                peak_traced_bytes=peak,
+                status=timed.run.status,
+                peak_traced_bytes=timed.peak_traced_bytes,
             )
         finally:
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=10)
-            if run is not None:
-                run.delete()
-            Transaction.objects.filter(item=item).delete()
-            item.delete()
-            session.delete()
-            product.delete()
-            provider.delete()
-            user.delete()
+            _stop_sandbox(process)
+            rows.delete(timed.run if timed is not None else None)
 
 
 def measure_reconcile(count: int = 100_000, *, port: int | None = None) -> float:

@@ -1,6 +1,6 @@
 """measure_ingest times a real ingest and leaves nothing behind."""
 
-from catalog.benchmarks import measure_ingest
+from bench.ingest import measure_ingest
 from catalog.models import Product, Provider, SyncRun
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciliation.benchmarks import run_benchmark
+from bench.reconcile import run_benchmark
 from reconciliation.models import ReconciliationRun
 from reservations.models import Transaction
 

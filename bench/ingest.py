@@ -1,9 +1,11 @@
-"""Throughput of the ingest path, for the benchmark suite and `manage.py ingest_benchmark`."""
+"""Throughput of the catalog's ingest path: ``measure_ingest`` for ``make bench``, ``ingest_passes``
+for ``python -m bench ingest`` (new products, the same feed again unchanged, every price changed)."""
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from catalog.ingest import ingest_records
@@ -48,3 +50,52 @@ def measure_ingest(count: int) -> float:
     finally:
         Product.objects.filter(provider=provider).delete()
         provider.delete()
+
+
+@dataclass(frozen=True)
+class IngestPass:
+    """One full feed of ``count`` records and what the sync run counted."""
+
+    label: str
+    count: int
+    seconds: float
+    created: int
+    updated: int
+    unchanged: int
+
+    def line(self) -> str:
+        return (
+            f"{self.label:>9}: {self.count} records in {self.seconds:.2f}s = {self.count / self.seconds:,.0f} "
+            f"products/s (created {self.created}, updated {self.updated}, unchanged {self.unchanged})"
+        )
+
+
+def ingest_passes(count: int) -> list[IngestPass]:
+    """Ingest ``count`` new products, the same feed again (unchanged), then every price changed.
+
+    Creates its own provider and removes it and its products afterwards.
+    """
+    provider = Provider.objects.create(name="Ingest benchmark", slug=f"bench-ingest-{secrets.token_hex(4)}")
+    passes = []
+    try:
+        for label, records in (
+            ("create", synthetic_records(count)),
+            ("unchanged", synthetic_records(count)),
+            ("update", synthetic_records(count, version=1)),
+        ):
+            started = time.perf_counter()
+            run = ingest_records(provider, records, trigger=SyncRun.Trigger.OPERATOR, full_feed=True)
+            passes.append(
+                IngestPass(
+                    label=label,
+                    count=count,
+                    seconds=time.perf_counter() - started,
+                    created=run.created_count,
+                    updated=run.updated_count,
+                    unchanged=run.unchanged_count,
+                )
+            )
+    finally:
+        Product.objects.filter(provider=provider).delete()
+        provider.delete()
+    return passes

@@ -94,3 +94,8 @@ class LocalCluster:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def node_of(client, key: str) -> str:
+    """The name (host:port) of the cluster node serving ``key``'s slot."""
+    return client.nodes_manager.get_node_from_slot(client.keyslot(key)).name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reservations.waiting_room import simulate_admissions
+from bench.waiting_room import simulate_admissions
 
 pytestmark = pytest.mark.django_db
 
