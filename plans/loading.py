@@ -148,22 +148,7 @@ def load_session_into_redis(
         _write_display_data(r, sid, items)
         to_push = [item for item in items if item.pk not in already]
         units_pushed = _push_stock(r, sid, to_push)
-
-        # The session hash is written last: on a first load the reserve script finds no
-        # session (so refuses) until every unit is in place.
-        r.hset(
-            keys.session(sid),
-            mapping={
-                "id": str(sid),
-                "name": session.name,
-                "starts_at": repr(session.starts_at.timestamp()),
-                "ends_at": repr(session.ends_at.timestamp()),
-                "state": state,
-                "loaded_at": repr(now.timestamp()),
-            },
-        )
-        # Not in a pipeline with the session's keys: the index has no hash tag (another slot).
-        r.zadd(keys.sessions_index(), {str(sid): session.starts_at.timestamp()})
+        _publish(r, session, state=state, now=now)
 
         session.state = state
         session.loaded_at = now
@@ -180,6 +165,25 @@ def load_session_into_redis(
     )
     log.info("loaded %s", result.describe())
     return result
+
+
+def _publish(r, session: SaleSession, *, state: str, now: datetime) -> None:
+    """Write the session hash and index it: last, so on a first load the reserve script finds no
+    session (and refuses) until every unit is in place."""
+    sid = session.pk
+    r.hset(
+        keys.session(sid),
+        mapping={
+            "id": str(sid),
+            "name": session.name,
+            "starts_at": repr(session.starts_at.timestamp()),
+            "ends_at": repr(session.ends_at.timestamp()),
+            "state": state,
+            "loaded_at": repr(now.timestamp()),
+        },
+    )
+    # Not in a pipeline with the session's keys: the index has no hash tag (another slot).
+    r.zadd(keys.sessions_index(), {str(sid): session.starts_at.timestamp()})
 
 
 def _claim_session_id(r, session: SaleSession, now: datetime, *, replace_foreign: bool) -> str:

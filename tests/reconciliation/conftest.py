@@ -16,11 +16,10 @@ from flashsale import clock as site_clock
 from plans.loading import load_session_into_redis
 from tests.factories import make_item, make_product, make_session
 from tests.support.live_server import live_server_fixture
-from tests.support.processes import SandboxGateway
+from tests.support.processes import SANDBOX_PORTS, SandboxGateway, free_port
 from tests.support.sales import Sale
 
 LIVE_SERVER_PORTS = range(18401, 18410)
-SANDBOX_PORT = 18410
 
 
 live_server = live_server_fixture(
@@ -32,7 +31,10 @@ live_server = live_server_fixture(
 def sandbox(live_server, tmp_path, settings):
     """A fresh sandbox gateway process (own storage) wired to the live server, and our settings wired to it."""
     gateway = SandboxGateway(
-        port=SANDBOX_PORT, db_path=tmp_path / "sandbox.sqlite3", site_url=live_server.url, retry_max_seconds=2
+        port=free_port(SANDBOX_PORTS),
+        db_path=tmp_path / "sandbox.sqlite3",
+        site_url=live_server.url,
+        retry_max_seconds=2,
     )
     settings.FLASHSALE_GATEWAY_URL = gateway.url
     gateway.start()
