@@ -61,8 +61,8 @@ def shopper_session_preparer():
             shopper.store_admission_pass(
                 session_id, issue_admission_pass(user_id, session_id, expires_at=now + PASS_SECONDS)
             )
-            shopper.visit(session_id, now=now)
-            written.append((session_id, session_key, shopper.ticket(session_id, now=now)))
+            visit = _import("reservations.shopper", "new_visit")(now=now)
+            written.append((session_id, session_key, shopper.ticket(session_id, now=now, visit=visit)))
         return written
 
     return prepare

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+SITE_NAME = "FlashSale"
+
 
 def site(request):
-    return {"site_name": "FlashSale", "debug": settings.DEBUG}
+    return {"site_name": SITE_NAME, "debug": settings.DEBUG}

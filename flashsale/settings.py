@@ -102,7 +102,7 @@ MIDDLEWARE = [
 # (flashsale/hot_routes.py): they are never static files, never need a slash appended, never
 # show a message. Everything else in MIDDLEWARE (security, sessions, CSRF, auth) still runs.
 FLASHSALE_HOT_ROUTE_PATTERN = os.environ.get(
-    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|stock\.json)$"
+    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|stock\.json|mine\.json)$"
 )
 FLASHSALE_HOT_ROUTE_SKIPPED_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -377,6 +377,12 @@ CELERY_BEAT_SCHEDULE["reservations-audit-live-sessions"] = {
     "task": "reservations.audit_live_sessions",
     "schedule": 60.0,
 }
+# The crowd's path: each web process reads a session's stock (every item's remaining units) at most
+# once per FLASHSALE_STOCK_SNAPSHOT_SECONDS and answers the shared stock poll and the sale page's
+# cards from that copy; an item it saw sold out is refused from memory for
+# FLASHSALE_SOLD_OUT_MEMO_SECONDS (0 = always ask Redis). Both bound how stale a number may be.
+FLASHSALE_STOCK_SNAPSHOT_SECONDS = float(os.environ.get("FLASHSALE_STOCK_SNAPSHOT_SECONDS", "1"))
+FLASHSALE_SOLD_OUT_MEMO_SECONDS = float(os.environ.get("FLASHSALE_SOLD_OUT_MEMO_SECONDS", "1"))
 # How long a reservation holds its units before the expiry job gives them back (seconds).
 FLASHSALE_RESERVATION_TTL_SECONDS = env_int("FLASHSALE_RESERVATION_TTL_SECONDS", 600)
 # Where a shopper is assumed to be until they share a location: "lat,lon,name".

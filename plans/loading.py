@@ -182,6 +182,8 @@ def _publish(r, session: SaleSession, *, state: str, now: datetime) -> None:
             "loaded_at": repr(now.timestamp()),
         },
     )
+    # A (re)load can change every item's stock: the stock poll's snapshots must see a new version.
+    r.hincrby(keys.session(sid), "stock_version", 1)
     # Not in a pipeline with the session's keys: the index has no hash tag (another slot).
     r.zadd(keys.sessions_index(), {str(sid): session.starts_at.timestamp()})
 

@@ -221,6 +221,8 @@ def _apply(r: Any, session_id: int, state: _ItemState) -> tuple[int, int]:
         pipe.lpop(stock_key, from_head)
     if new_units:
         pipe.rpush(stock_key, *new_units)
+    # Last, so the replies above keep their positions: the stock poll's snapshots see a new version.
+    pipe.hincrby(keys.session(session_id), "stock_version", 1)
     replies = pipe.execute()
     replies = replies[1:] if state.totals_reset else replies
     trimmed = sum(int(reply) for reply in replies[: len(surplus)])

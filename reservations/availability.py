@@ -1,32 +1,34 @@
-"""The shopper side's reads: the sale page, the stock poll, the home page's sessions, a shopper's holds.
+"""The shopper side's reads: the sale page's order, a shopper's own counts, the home page's sessions,
+a shopper's holds. All from Redis, never SQL.
 
-All from Redis, never SQL. Item display data comes from this process's copy
-(``reservations.display``); stock, the session's window and the shopper's counts are read per request.
+What everybody sees of a session's stock comes from ``reservations.snapshot`` (one read a second per
+process) and its items' display data from ``reservations.display``; this module answers the rest.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pygeohash
+
 from flashsale.store import keys
-from flashsale.store.client import is_cluster, sale_redis
-from flashsale.store.replies import as_int, as_str, decode_fields, decode_map, float_or_none, text
+from flashsale.store.client import sale_redis
+from flashsale.store.replies import as_int, as_str, decode_fields, decode_map, float_or_none, lua_number, text
 from flashsale.store.scripts import lua_script
 from plans.states import SessionState
 from reservations import display
-from reservations.display import ItemDisplay
 from reservations.holds import Reservation
 from reservations.refusals import TicketNotAccepted
 from reservations.states import SalePhase
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
-SALE_READ = lua_script(LUA_DIR / "sale_read.lua")
-STOCK_LEVELS = lua_script(LUA_DIR / "stock_levels.lua")
+NEAREST = lua_script(LUA_DIR / "nearest.lua")
+OWN_COUNTS = lua_script(LUA_DIR / "own_counts.lua")
 # GEOSEARCH needs a radius: half the Earth's circumference covers every item wherever it is.
 WHOLE_EARTH_KM = 20_040
 
@@ -59,112 +61,86 @@ class SessionInfo:
         )
 
 
-@dataclass(frozen=True)
-class ItemView:
-    """An item on the sale page: its display data, the units left, the shopper's count, the distance."""
-
-    display: ItemDisplay
-    remaining: int
-    held_by_user: int
-    distance_km: float | None
-
-    @property
-    def item_id(self) -> int:
-        return self.display.item_id
-
-    @property
-    def per_user_limit(self) -> int:
-        return self.display.per_user_limit
-
-    @property
-    def user_can_take(self) -> int:
-        return max(0, min(self.per_user_limit - self.held_by_user, self.remaining))
-
-
-@dataclass(frozen=True)
-class SalePage:
-    session: SessionInfo
-    items: list[ItemView]
-    cities: list[tuple[str, float, float]] = field(default_factory=list)
-
-
 def _split(joined: object) -> list[str]:
     value = text(joined)
     return value.split(",") if value else []
 
 
-def sale_page(session_id: int, *, latitude: float, longitude: float, user_id: int | None) -> SalePage | None:
-    """The session's items nearest first from (latitude, longitude); None if it is not loaded.
+# --- the sale page's order: nearest first from the shopper's location cell --------------------------
 
-    One round trip: the session, one read script for the geo search and every item's remaining
-    units, and the user's counts. The items' display data comes from this process's copy; when
-    there is none or the session was reloaded since, two more round trips read it again.
-    """
-    r = sale_redis()
-    cached = display.cached_display(session_id)
-    stock_keys = cached.stock_keys if cached is not None else ()
-    read_keys, read_args = [keys.geo(session_id), *stock_keys], [longitude, latitude, WHOLE_EARTH_KM]
-    pipe = r.pipeline(transaction=False)
-    pipe.hgetall(keys.session(session_id))
-    # redis-py's cluster pipeline refuses scripts: on a cluster the read is its own round trip.
-    if not is_cluster():
-        SALE_READ.queue(pipe, keys=read_keys, args=read_args)
-    if user_id is not None:
-        pipe.hgetall(keys.user(session_id, user_id))
-    replies = pipe.execute()
-    if is_cluster():
-        replies.insert(1, SALE_READ(keys=read_keys, args=read_args, client=r))
-    raw_session, (raw_ids, raw_distances, raw_lengths), *raw_user = replies
-    session_data = decode_map(raw_session)
-    info = SessionInfo.from_hash(session_id, session_data)
-    if info is None:
-        display.drop_display(session_id)
-        return None
-    lengths = [int(n) for n in _split(raw_lengths)]
-    version = session_data.get("loaded_at", "")
-    if cached is None or not cached.is_current(version):
-        cached, lengths = display.fetch_display(r, session_id, version)
-    remaining = dict(zip(cached.item_ids, lengths, strict=True))
-    held = {as_int(k): as_int(v) for k, v in raw_user[0].items()} if raw_user else {}
-    items_by_id = cached.items
-    items: list[ItemView] = []
-    for member, distance in zip(_split(raw_ids), _split(raw_distances), strict=True):
-        item_id = int(member)
-        item = items_by_id.get(item_id)
-        if item is not None:
-            items.append(ItemView(item, remaining[item_id], held.get(item_id, 0), float(distance)))
-    if len(items) < len(items_by_id):
-        # Items without a location still show, after the located ones.
-        located = {view.item_id for view in items}
-        items += [
-            ItemView(items_by_id[item_id], remaining[item_id], held.get(item_id, 0), None)
-            for item_id in cached.item_ids
-            if item_id not in located
-        ]
-    return SalePage(session=info, items=items, cities=list(cached.cities))
+# Geohash precision 6: cells of about 1.2 km x 0.6 km, so a distance measured from the cell's centre
+# is within about half a kilometre of the one from the shopper's own position.
+CELL_PRECISION = 6
+# (session, load stamp, cell) orders a process keeps (all are dropped beyond it).
+MAX_ORDERS = 5_000
 
 
 @dataclass(frozen=True)
-class StockLevelsReply:
-    """``stock_levels.lua``'s answer for a loaded session (see its header)."""
+class Cell:
+    """Where distances are measured from: a geohash cell's centre, or a picked city's own position."""
 
-    starts_at: float
-    ends_at: float
-    state: str
-    levels: list[Any]  # item id, remaining, item id, remaining...
-    held: list[Any]  # item id, units, ...
+    key: str
+    latitude: float
+    longitude: float
 
 
-def stock_levels(session_id: int, *, user_id: int | None) -> dict[str, Any] | None:
-    """Remaining units per item (and the user's own counts) for the page's polling; None if not loaded.
+def location_cell(latitude: float, longitude: float, *, city: str | None = None) -> Cell:
+    """The cell of a position (a city picked from the list is its own cell: its exact position)."""
+    if city:
+        return Cell(f"city:{city}", latitude, longitude)
+    cell = pygeohash.encode(latitude, longitude, precision=CELL_PRECISION)
+    centre = pygeohash.decode(cell)
+    return Cell(cell, centre.latitude, centre.longitude)
 
-    One round trip (``lua/stock_levels.lua``); ``user_id`` None reads no counts.
-    """
-    return _stock_levels(session_id, ticket_key=keys.ticket(session_id, "-"), user="-" if user_id is None else user_id)
+
+_orders: dict[tuple[int, str, str], tuple[tuple[int, float | None], ...]] = {}
 
 
-def stock_levels_with_ticket(session_id: int, *, session_key: str | None) -> dict[str, Any] | None:
-    """``stock_levels`` for the shopper named by the browser session's reserve ticket: no session read.
+def nearest_first(session_id: int, cached: display.SessionDisplay, cell: Cell) -> tuple[tuple[int, float | None], ...]:
+    """(item id, km from the cell) nearest first, items without a location last; cached per load and cell."""
+    key = (session_id, cached.version, cell.key)
+    order = _orders.get(key)
+    if order is None:
+        raw = NEAREST(
+            keys=[keys.geo(session_id)], args=[lua_number(cell.longitude), lua_number(cell.latitude), WHOLE_EARTH_KM]
+        )
+        ids, distances = _split(raw[0]), _split(raw[1])
+        located = [(int(member), float(km)) for member, km in zip(ids, distances, strict=True)]
+        seen = {item_id for item_id, _ in located}
+        rest: list[tuple[int, float | None]] = [(item_id, None) for item_id in cached.item_ids if item_id not in seen]
+        order = tuple(pair for pair in located if pair[0] in cached.items) + tuple(rest)
+        if len(_orders) >= MAX_ORDERS:
+            _orders.clear()
+        _orders[key] = order
+    return order
+
+
+def forget_orders() -> None:
+    _orders.clear()
+
+
+@dataclass(frozen=True)
+class OwnCounts:
+    """A shopper's units held or paid per item in one session, with the session's stock version."""
+
+    session_id: int
+    version: int
+    units: dict[int, int]
+
+
+@dataclass(frozen=True)
+class _OwnCountsReply:
+    version: int
+    pairs: list[Any]  # item id, units, item id, units...
+
+
+def own_counts(session_id: int, *, user_id: int) -> OwnCounts | None:
+    """The user's own counts (one round trip, ``lua/own_counts.lua``); None if the session is not loaded."""
+    return _own_counts(session_id, ticket_key=keys.ticket(session_id, "-"), user=str(user_id))
+
+
+def own_counts_with_ticket(session_id: int, *, session_key: str | None) -> OwnCounts | None:
+    """``own_counts`` for the shopper named by the browser session's reserve ticket: no session read.
 
     Raises TicketNotAccepted("no_ticket") when there is no session key or that session has no
     ticket for this sale (not logged in, never visited its page, or the ticket expired); the
@@ -174,31 +150,19 @@ def stock_levels_with_ticket(session_id: int, *, session_key: str | None) -> dic
         raise TicketNotAccepted("no_ticket")
     from reservations.tickets import ticket_key
 
-    return _stock_levels(session_id, ticket_key=ticket_key(session_id, session_key), user="")
+    return _own_counts(session_id, ticket_key=ticket_key(session_id, session_key), user="")
 
 
-def _stock_levels(session_id: int, *, ticket_key: str, user: int | str) -> dict[str, Any] | None:
-    raw = STOCK_LEVELS(
-        keys=[keys.session(session_id), keys.items(session_id), ticket_key],
-        args=[keys.stock(session_id, ""), keys.user(session_id, ""), str(user)],
-    )
+def _own_counts(session_id: int, *, ticket_key: str, user: str) -> OwnCounts | None:
+    raw = OWN_COUNTS(keys=[keys.session(session_id), ticket_key], args=[keys.user(session_id, ""), user])
     code = text(raw[0])
     if code == "no_session":
         return None
     if code == "no_ticket":
         raise TicketNotAccepted(code)
-    reply = decode_fields(StockLevelsReply, raw[1:])
-    held = {as_int(k): as_int(v) for k, v in zip(reply.held[::2], reply.held[1::2], strict=True)}
-    return {
-        "session": session_id,
-        "starts_at": reply.starts_at,
-        "ends_at": reply.ends_at,
-        "state": reply.state,
-        "items": {
-            text(item_id): {"remaining": int(remaining), "yours": held.get(as_int(item_id), 0)}
-            for item_id, remaining in zip(reply.levels[::2], reply.levels[1::2], strict=True)
-        },
-    }
+    reply = decode_fields(_OwnCountsReply, raw[1:])
+    units = {as_int(k): as_int(v) for k, v in zip(reply.pairs[::2], reply.pairs[1::2], strict=True)}
+    return OwnCounts(session_id=session_id, version=reply.version, units=units)
 
 
 def city_location(session_id: int, city: str) -> tuple[float, float] | None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from flashsale.store import keys
+from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_int, decode_map, float_or_none
 
 DISPLAY_MAX_AGE_SECONDS = 5.0
@@ -69,7 +70,6 @@ class SessionDisplay:
     version: str  # the session's loaded_at when it was read
     fetched_at: float  # time.monotonic()
     item_ids: tuple[int, ...]  # display order; only the items that have display data
-    stock_keys: tuple[str, ...]  # the items' stock lists, in ``item_ids`` order
     items: dict[int, ItemDisplay]
     cities: list[tuple[str, float, float]]
 
@@ -93,35 +93,38 @@ def forget_display_data() -> None:
     _display_cache.clear()
 
 
-def fetch_display(r: Any, session_id: int, version: str) -> tuple[SessionDisplay, list[int]]:
-    """Read and decode every item's display data (and, in the same round trip, its remaining units)."""
+def session_display(session_id: int, version: str) -> SessionDisplay:
+    """The display data of a loaded session whose ``loaded_at`` is ``version``: this process's copy if current."""
+    cached = _display_cache.get(session_id)
+    if cached is not None and cached.is_current(version):
+        return cached
+    return fetch_display(sale_redis(), session_id, version)
+
+
+def fetch_display(r: Any, session_id: int, version: str) -> SessionDisplay:
+    """Read and decode every item's display data (two round trips) and keep it."""
     members = [as_int(m) for m in r.zrange(keys.items(session_id), 0, -1)]
     pipe = r.pipeline(transaction=False)
     for item_id in members:
         pipe.hgetall(keys.item(session_id, item_id))
-        pipe.llen(keys.stock(session_id, item_id))
     replies = pipe.execute()
     items: dict[int, ItemDisplay] = {}
-    lengths: list[int] = []
     cities: dict[str, tuple[float, float]] = {}
-    for index, item_id in enumerate(members):
-        data = decode_map(replies[2 * index])
+    for item_id, raw in zip(members, replies, strict=True):
+        data = decode_map(raw)
         if not data:
             continue
         item = items[item_id] = ItemDisplay.from_hash(item_id, data)
-        lengths.append(as_int(replies[2 * index + 1]))
         if item.place and item.latitude is not None and item.longitude is not None:
             cities.setdefault(item.place, (item.latitude, item.longitude))
-    item_ids = tuple(items)
     display = SessionDisplay(
         version=version,
         fetched_at=time.monotonic(),
-        item_ids=item_ids,
-        stock_keys=tuple(keys.stock(session_id, item_id) for item_id in item_ids),
+        item_ids=tuple(items),
         items=items,
         cities=sorted((name, lat, lon) for name, (lat, lon) in cities.items()),
     )
     if len(_display_cache) >= DISPLAY_MAX_SESSIONS:
         _display_cache.clear()
     _display_cache[session_id] = display
-    return display, lengths
+    return display

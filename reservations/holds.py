@@ -252,11 +252,11 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
 
 
 def _stored_ticket_args(shopper: KnownShopper) -> list[str]:
-    """ARGV 21..24 of the direct mode: the ticket to store, formatted as ``tickets.store_tickets`` writes it."""
+    """ARGV 21.. of the direct mode: the ticket's lifetime and fields, as ``tickets.store_tickets`` writes them."""
     if shopper.ticket is None:
-        return ["", "", "0", "0"]
+        return [""]
     fields = tickets.ticket_fields(shopper.ticket[1])
-    return [str(tickets.lifetime_seconds()), fields["visit"], fields["captcha_until"], fields["admitted_until"]]
+    return [str(tickets.lifetime_seconds()), *(part for pair in fields.items() for part in pair)]
 
 
 def reserve(request: ReserveRequest, *, client: Any = None) -> Reservation:
@@ -344,6 +344,7 @@ def _txn_keys(session_id: int, txn_id: str, *, item_id: int, user_id: int) -> li
         keys.user(session_id, user_id),
         keys.holds(session_id),
         keys.stream(session_id),
+        keys.session(session_id),
     ]
 
 

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from reservations import availability, holds, refusals
+from reservations import availability, cards, display, holds, refusals, sold_out, tickets
 from reservations.admission import admission_required
 from reservations.checkout import checkout_url_for
+from reservations.display import SessionDisplay
 from reservations.holds import KnownShopper, Reservation, ReserveRequest, TicketHolder
 from reservations.models import Transaction
 from reservations.pages import countdown_label
-from reservations.shopper import Entry, Location, ShopperSession, item_txn_id
+from reservations.shopper import Entry, Location, ShopperSession, item_txn_id, location_of, new_visit
+from reservations.snapshot import StockSnapshot, stock_snapshot
 from reservations.states import PAID_AFTER_EXPIRY, ReservationStatus, SalePhase
 from reservations.tickets import Ticket
 
@@ -90,8 +92,12 @@ def parse_quantity(raw: str | None) -> int | None:
 def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> ReserveOutcome:
     """Decide the click: from the ticket alone when it can (no session read), else from the session.
 
-    ``shopper`` wraps the request's lazy session: it is only read on the fallback path.
+    ``shopper`` wraps the request's lazy session: it is only read on the fallback path. An item
+    this process saw sold out less than a second ago is refused from memory (``reservations.sold_out``),
+    before anything else: nobody is asked to log in or pass a check for units that are gone.
     """
+    if sold_out.is_sold_out(click.session_id, click.item_id, now=click.now):
+        return Refused(_gone(click))
     if click.session_key and click.quantity is not None:
         request = ReserveRequest(
             session_id=click.session_id,
@@ -104,15 +110,33 @@ def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> Reserve
         )
         try:
             return Reserved(holds.reserve(request))
-        except (refusals.TicketNotAccepted, refusals.TransactionConflict):
-            pass  # the session decides below (and a conflict renews the visit there)
+        except refusals.TicketNotAccepted as refused:
+            # The session decides below; with no ticket at all there is no visit to keep either.
+            return _reserve_from_session(click, shopper, keep_visit=refused.reason != "no_ticket")
+        except refusals.TransactionConflict:
+            pass  # the session decides below, and renews the visit there
         except refusals.ReservationRejected as rejected:
-            return Refused(rejected)
-    return _reserve_from_session(click, shopper)
+            return _refused(click, rejected)
+    return _reserve_from_session(click, shopper, keep_visit=True)
 
 
-def _reserve_from_session(click: ReserveClick, shopper: ShopperSession) -> ReserveOutcome:
-    """The ticket could not decide: read the session, say what is missing, or reserve and store a ticket."""
+def _gone(click: ReserveClick) -> refusals.SoldOut:
+    return refusals.SoldOut(
+        session_id=click.session_id, item_id=click.item_id, remaining=0, requested=click.quantity or 1
+    )
+
+
+def _refused(click: ReserveClick, rejected: refusals.ReservationRejected) -> Refused:
+    if isinstance(rejected, refusals.SoldOut) and rejected.remaining == 0:
+        sold_out.remember(click.session_id, click.item_id, now=click.now)
+    return Refused(rejected)
+
+
+def _reserve_from_session(click: ReserveClick, shopper: ShopperSession, *, keep_visit: bool) -> ReserveOutcome:
+    """The ticket could not decide: read the session, say what is missing, or reserve and store a ticket.
+
+    ``keep_visit``: a ticket may hold the current visit, which a retry must reuse (else a new one).
+    """
     sid, now = click.session_id, click.now
     session_key = shopper.session_key
     if shopper.user_id is None or session_key is None:
@@ -129,7 +153,8 @@ def _reserve_from_session(click: ReserveClick, shopper: ShopperSession) -> Reser
         return AdmissionRequired()
     if click.quantity is None:
         return InvalidQuantity()
-    ticket = shopper.ticket(sid, now=now)
+    visit = shopper.current_visit(sid, now=now) if keep_visit else new_visit(now=now)
+    ticket = shopper.ticket(sid, now=now, visit=visit)
     request = ReserveRequest(
         session_id=sid,
         item_id=click.item_id,
@@ -152,11 +177,10 @@ def _reserve_from_session(click: ReserveClick, shopper: ShopperSession) -> Reser
     try:
         return Reserved(holds.reserve(request))
     except refusals.TransactionConflict as conflict:
-        shopper.new_visit(sid, now=now)
-        shopper.refresh_ticket(sid, now=now)
+        shopper.refresh_ticket(sid, now=now)  # with a new visit: the next click gets a fresh TransactionID
         return Refused(conflict)
     except refusals.ReservationRejected as rejected:
-        return Refused(rejected)
+        return _refused(click, rejected)
 
 
 # --- the sale page -----------------------------------------------------------------------------
@@ -164,33 +188,66 @@ def _reserve_from_session(click: ReserveClick, shopper: ShopperSession) -> Reser
 
 @dataclass(frozen=True)
 class SaleVisit:
-    """One visit of the sale page: what it shows, and the visit and ticket it started."""
+    """One visit of the sale page: what it shows this shopper, and the visit (TransactionID) it started."""
 
-    page: availability.SalePage
+    snapshot: StockSnapshot
+    shown: SessionDisplay
     location: Location
+    cards_html: str
     entry: Entry
     ticket: Ticket | None  # None for a shopper who is not logged in
-    user_id: int | None
+    username: str
+
+    @property
+    def logged_in(self) -> bool:
+        return self.ticket is not None
+
+    def has_pass(self, now: float) -> bool:
+        return self.ticket is not None and now < self.ticket.captcha_until
 
     def admitted(self, now: float) -> bool:
-        # The ticket has just checked the admission pass (an HMAC): not again here.
+        # The ticket carries the admission pass's expiry (checked, an HMAC, when it was written).
         return not admission_required() or (self.ticket is not None and now < self.ticket.admitted_until)
 
 
-def visit_sale_page(session_id: int, shopper: ShopperSession, *, now: float) -> SaleVisit | None:
-    """Read the sale page nearest first from the shopper; None when the sale is not loaded.
+def visit_sale_page(
+    session_id: int, shopper: ShopperSession, *, session_key: str | None, now: float
+) -> SaleVisit | None:
+    """The sale page for this shopper, nearest first from their location cell; None when the sale is not loaded.
 
-    Each visit mints the TransactionID its reservations derive from, and copies it with the passes
-    and location into the ticket the reserve request reads.
+    A shopper with a reserve ticket costs one round trip (``tickets.start_visit``: the new visit and
+    their own counts) and no session read; the cards come from this process's card list for their
+    cell (``reservations.cards``). Without a ticket the session is read and a ticket stored.
     """
-    user_id = shopper.user_id
-    location = shopper.location()
-    page = availability.sale_page(session_id, latitude=location.latitude, longitude=location.longitude, user_id=user_id)
-    if page is None:
+    snapshot = stock_snapshot(session_id, now=now)
+    if snapshot is None:
         return None
-    entry = shopper.new_visit(session_id, now=now)
-    ticket = shopper.refresh_ticket(session_id, now=now)
-    return SaleVisit(page=page, location=location, entry=entry, ticket=ticket, user_id=user_id)
+    shown = display.session_display(session_id, snapshot.loaded_at)
+    entry = new_visit(now=now)
+    started = tickets.start_visit(session_id, session_key, visit_txn=entry.txn_id, now=now) if session_key else None
+    own_counts: dict[int, int] = {}
+    if started is not None:
+        ticket: Ticket | None = started.ticket
+        location, own_counts, username = location_of(started.ticket), started.own_counts, started.ticket.username
+    else:
+        location, username = shopper.location(), shopper.username
+        ticket = shopper.refresh_ticket(session_id, now=now, visit=entry)
+        if ticket is not None:
+            own_counts = tickets.own_counts_of(session_id, ticket.user_id)
+    city = location.name if location.source == "city" else None
+    cell = availability.location_cell(location.latitude, location.longitude, city=city)
+    order = availability.nearest_first(session_id, shown, cell)
+    listed = cards.card_list(snapshot, shown, order, cell_key=cell.key, logged_in=ticket is not None, now=now)
+    html = cards.personal_cards(listed, snapshot, shown, order, own_counts=own_counts, now=now)
+    return SaleVisit(
+        snapshot=snapshot,
+        shown=shown,
+        location=location,
+        cards_html=html,
+        entry=entry,
+        ticket=ticket,
+        username=username,
+    )
 
 
 # --- the shopper's reservations ----------------------------------------------------------------

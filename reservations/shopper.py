@@ -1,11 +1,13 @@
 """What the site remembers about a shopper between requests, in their (Redis-backed) Django session.
 
 ``ShopperSession`` wraps ``request.session`` (or any ``SessionBase``) and is the one place that
-knows its fields: the logged-in user, their location (to sort products by distance), and per sale
-session their visit (the TransactionID minted each time they open the sale page), their CAPTCHA
-pass and their waiting-room admission pass; and it copies those into the reserve ticket beside
-the sale (``reservations.tickets``). Every method that concerns one sale takes its ``session_id``
-first. Nothing here reads SQL; wrapping a lazy ``request.session`` reads nothing until asked.
+knows its fields: the logged-in user and their name, their location (to sort products by
+distance), and per sale session their CAPTCHA pass and their waiting-room admission pass; and it
+copies those into the reserve ticket beside the sale (``reservations.tickets``), which also holds
+the current visit: the TransactionID minted each time the shopper opens the sale page (kept in the
+ticket only, so a sale-page visit never writes the Django session). Every method that concerns one
+sale takes its ``session_id`` first. Nothing here reads SQL; wrapping a lazy ``request.session``
+reads nothing until asked.
 
 A reservation uses a TransactionID derived from the visit per item (``item_txn_id``), so a double
 submit replays the same reservation and the reserve request itself never writes the session.
@@ -22,13 +24,15 @@ from django.conf import settings
 from django.contrib import auth
 from ulid import ULID
 
+from flashsale.auth import SESSION_USERNAME_KEY
 from flashsale.clock import as_timestamp
 from reservations import tickets
 from reservations.admission import admission_expires_at
 from reservations.tickets import Ticket
 
 LOCATION_FIELD = "fs_location"
-VISITS_FIELD = "fs_txn"
+# Set at log-in (flashsale.auth): what the page header shows, without reading the User.
+USERNAME_FIELD = SESSION_USERNAME_KEY
 CAPTCHA_PASSES_FIELD = "fs_captcha_pass"
 ADMISSION_PASSES_FIELD = "admission_passes"
 
@@ -122,24 +126,17 @@ class ShopperSession:
         }
         return location
 
+    @property
+    def username(self) -> str:
+        return str(self.store.get(USERNAME_FIELD) or "")
+
     # --- visits --------------------------------------------------------------------------------
 
-    def visit(self, session_id: int, *, now: float) -> Entry:
-        """The shopper's current visit of this sale page, minted on first use."""
-        data = self._per_sale(VISITS_FIELD).get(str(session_id))
-        if data:
-            return Entry(data["id"], data["at"])
-        return self.new_visit(session_id, now=now)
-
-    def new_visit(self, session_id: int, *, now: float) -> Entry:
-        """Mint a fresh TransactionID (a new visit of the sale page).
-
-        The reserve request reads the visit from the shopper's ticket, not from the session: a
-        caller that starts a visit also rewrites the ticket (``refresh_ticket``).
-        """
-        entry = Entry(str(ULID()), now)
-        self._set_per_sale(VISITS_FIELD, session_id, {"id": entry.txn_id, "at": entry.entered_at})
-        return entry
+    def current_visit(self, session_id: int, *, now: float) -> Entry:
+        """The visit the reserve ticket holds (a retry replays its reservations), or a new one."""
+        key = self.session_key
+        ticket = tickets.read_ticket(session_id, key) if key else None
+        return Entry(ticket.visit_txn, ticket.entered_at) if ticket is not None else new_visit(now=now)
 
     # --- the CAPTCHA pass ----------------------------------------------------------------------
 
@@ -185,34 +182,51 @@ class ShopperSession:
 
     # --- the reserve ticket --------------------------------------------------------------------
 
-    def ticket(self, session_id: int, *, now: float) -> Ticket:
-        """The reserve ticket of this (logged-in) session for one sale (mints the visit if none)."""
+    def ticket(self, session_id: int, *, now: float, visit: Entry) -> Ticket:
+        """The reserve ticket of this (logged-in) session for one sale, for ``visit``."""
         user_id = self.user_id
         if user_id is None:
             raise ValueError("only a logged-in shopper has a reserve ticket")
-        entry = self.visit(session_id, now=now)
         location = self.location()
         return Ticket(
             user_id=user_id,
             captcha_until=self.captcha_pass_until(session_id) or 0.0,
             admitted_until=self.admitted_until(session_id, now=now) or 0.0,
-            visit_txn=entry.txn_id,
-            entered_at=entry.entered_at,
+            visit_txn=visit.txn_id,
+            entered_at=visit.entered_at,
             latitude=location.latitude,
             longitude=location.longitude,
+            place=location.name,
+            place_source=location.source,
+            username=self.username,
         )
 
-    def refresh_ticket(self, session_id: int, *, now: float) -> Ticket | None:
-        """Rewrite the ticket after the session changed (a sale-page visit, a new location); returns it.
+    def keep_ticket_current(self, session_id: int, *, now: float) -> Ticket | None:
+        """Rewrite the ticket after a pass was granted, keeping its visit (the sale page reads the ticket)."""
+        return self.refresh_ticket(session_id, now=now, visit=self.current_visit(session_id, now=now))
 
-        None for an anonymous shopper; a session without a key yet gets no ticket stored.
+    def refresh_ticket(self, session_id: int, *, now: float, visit: Entry | None = None) -> Ticket | None:
+        """Rewrite the ticket after the session changed (a pass, a location); returns it.
+
+        ``visit`` defaults to a new one. None for an anonymous shopper; a session without a key yet
+        gets no ticket stored.
         """
         if self.user_id is None:
             return None
-        ticket = self.ticket(session_id, now=now)
+        ticket = self.ticket(session_id, now=now, visit=visit or new_visit(now=now))
         if self.session_key:
             tickets.store_ticket(session_id, self.session_key, ticket)
         return ticket
+
+
+def new_visit(*, now: float) -> Entry:
+    """Mint a fresh TransactionID (a new visit of the sale page)."""
+    return Entry(str(ULID()), now)
+
+
+def location_of(ticket: Ticket) -> Location:
+    """The shopper's location as their ticket carries it."""
+    return Location(ticket.latitude, ticket.longitude, ticket.place, ticket.place_source)
 
 
 # Crockford's base32, the ULID alphabet.

@@ -23,18 +23,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from flashsale.store import keys
 from flashsale.store.client import is_cluster, sale_redis
-from flashsale.store.replies import as_int, decode_map
+from flashsale.store.replies import as_int, decode_fields, decode_map, text
+from flashsale.store.scripts import lua_script
+
+SALE_VISIT = lua_script(Path(__file__).resolve().parent / "lua" / "sale_visit.lua")
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """What the reserve script reads; passes are epoch seconds (0 = none)."""
+    """What the reserve script and the sale page read; passes are epoch seconds (0 = none).
+
+    ``place`` and ``place_source`` name the shopper's location (``reservations.shopper.Location``)
+    and ``username`` is what the page header shows: the sale page of a shopper with a ticket reads
+    the ticket alone, never the Django session.
+    """
 
     user_id: int
     captcha_until: float
@@ -43,6 +52,25 @@ class Ticket:
     entered_at: float
     latitude: float
     longitude: float
+    place: str = ""
+    place_source: str = "default"
+    username: str = ""
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> Ticket:
+        """From the ticket hash as ``ticket_fields`` writes it."""
+        return cls(
+            user_id=as_int(fields["user"]),
+            captcha_until=float(fields["captcha_until"]),
+            admitted_until=float(fields["admitted_until"]),
+            visit_txn=fields["visit"],
+            entered_at=float(fields["entered_at"]),
+            latitude=float(fields["lat"]),
+            longitude=float(fields["lon"]),
+            place=fields.get("place", ""),
+            place_source=fields.get("place_source", "default"),
+            username=fields.get("username", ""),
+        )
 
 
 def ticket_id(session_key: str) -> str:
@@ -67,6 +95,9 @@ def ticket_fields(ticket: Ticket) -> dict[str, str]:
         "entered_at": repr(float(ticket.entered_at)),
         "lat": repr(float(ticket.latitude)),
         "lon": repr(float(ticket.longitude)),
+        "place": ticket.place,
+        "place_source": ticket.place_source,
+        "username": ticket.username,
     }
 
 
@@ -89,17 +120,45 @@ def store_tickets(entries: Iterable[tuple[int, str, Ticket]], *, client: Any = N
 
 def read_ticket(session_id: int, session_key: str) -> Ticket | None:
     fields = decode_map(sale_redis().hgetall(ticket_key(session_id, session_key)))
-    if not fields:
-        return None
-    return Ticket(
-        user_id=as_int(fields["user"]),
-        captcha_until=float(fields["captcha_until"]),
-        admitted_until=float(fields["admitted_until"]),
-        visit_txn=fields["visit"],
-        entered_at=float(fields["entered_at"]),
-        latitude=float(fields["lat"]),
-        longitude=float(fields["lon"]),
+    return Ticket.from_fields(fields) if fields else None
+
+
+@dataclass(frozen=True)
+class _VisitReply:
+    ticket: list[Any]  # the ticket's fields, name, value, ...
+    counts: list[Any]  # item id, units, ...
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A sale-page visit started from the ticket: the ticket (with its new visit) and the user's counts."""
+
+    ticket: Ticket
+    own_counts: dict[int, int]
+
+
+def start_visit(session_id: int, session_key: str, *, visit_txn: str, now: float) -> Visit | None:
+    """Record a new sale-page visit in the ticket and read the user's counts: one round trip.
+
+    None when there is no ticket (the caller reads the Django session and stores one). The ticket's
+    lifetime is not extended: it runs from the last time it was written from the Django session,
+    so a ticket never outlives its session by more than ``FLASHSALE_RESERVE_TICKET_SECONDS``.
+    """
+    raw = SALE_VISIT(
+        keys=[ticket_key(session_id, session_key)], args=[keys.user(session_id, ""), visit_txn, repr(float(now))]
     )
+    if text(raw[0]) != "ok":
+        return None
+    reply = decode_fields(_VisitReply, raw[1:])
+    fields = {text(k): text(v) for k, v in zip(reply.ticket[::2], reply.ticket[1::2], strict=True)}
+    counts = {as_int(k): as_int(v) for k, v in zip(reply.counts[::2], reply.counts[1::2], strict=True)}
+    return Visit(ticket=Ticket.from_fields(fields), own_counts=counts)
+
+
+def own_counts_of(session_id: int, user_id: int) -> dict[int, int]:
+    """The user's units held or paid per item (the user hash)."""
+    raw = sale_redis().hgetall(keys.user(session_id, user_id))
+    return {as_int(k): as_int(v) for k, v in raw.items()}
 
 
 def forget_tickets(session_key: str) -> int:

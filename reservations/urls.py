@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sessions/<int:session_id>/", views.sale, name="reservations-sale"),
     path("sessions/<int:session_id>/stock.json", views.stock_json, name="reservations-stock"),
+    path("sessions/<int:session_id>/mine.json", views.mine_json, name="reservations-mine-counts"),
     path("sessions/<int:session_id>/location/", views.set_location, name="reservations-location"),
     path("sessions/<int:session_id>/captcha/", views.captcha, name="reservations-captcha"),
     path("me/reservations/", views.my_reservations, name="reservations-mine"),

@@ -14,23 +14,30 @@ from captcha.fields import CaptchaField
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.middleware.csrf import get_token
+from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import parse_etags
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from flashsale import clock
 from flashsale.auth import session_user_id
+from flashsale.context_processors import SITE_NAME
 from flashsale.views import ratelimited
 from reservations import availability, pages, refusals, services
 from reservations.checkout import checkout_url_for
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
+from reservations.snapshot import stock_snapshot
 from reservations.states import ReservationStatus, SalePhase
 from reservations.waiting_views import join_after_captcha
+
+# The shared stock poll may be served from a cache for this long (its snapshots are at most 1 s old).
+POLL_MAX_AGE_SECONDS = 1
 
 
 def home(request):
@@ -47,51 +54,90 @@ def _sale_url(session_id: int) -> str:
 @require_GET
 def sale(request, session_id: int):
     now = clock.now_ts()
-    visit = services.visit_sale_page(session_id, ShopperSession(request.session), now=now)
+    visit = services.visit_sale_page(
+        session_id,
+        ShopperSession(request.session),
+        session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
+        now=now,
+    )
     if visit is None:
         raise Http404("No such sale session.")
-    page, location, logged_in = visit.page, visit.location, visit.user_id is not None
-    phase = page.session.phase(now)
-    cards = pages.sale_cards(page, now=now, logged_in=logged_in)
-    # One token for every form of the page (what the csrf context processor would give them).
-    csrf_token = get_token(request)
+    snapshot, location = visit.snapshot, visit.location
+    phase = snapshot.phase(now)
     context = {
-        "page": page,
-        "session": page.session,
+        "session": snapshot,
         "phase": phase,
-        "cards": cards,
-        "cards_html": pages.render_cards(
-            cards, session_id=session_id, csrf_token=csrf_token, with_forms=logged_in and phase != SalePhase.ENDED
+        "cards_html": mark_safe(visit.cards_html),  # noqa: S308  (reservations.cards escapes every value)
+        "has_cards": bool(visit.shown.item_ids),
+        "with_forms": visit.logged_in and phase != SalePhase.ENDED,
+        "city_options": pages.city_options(
+            visit.shown.cities, selected=location.name if location.source == "city" else None
         ),
-        "csrf_token": csrf_token,
-        "city_options": pages.city_options(page.cities, selected=location.name if location.source == "city" else None),
+        "has_cities": bool(visit.shown.cities),
         "location": location,
-        "logged_in": logged_in,
-        "has_pass": visit.ticket is not None and now < visit.ticket.captcha_until,
+        "logged_in": visit.logged_in,
+        # The header, from the ticket or the session: the page never reads the User row or its cache.
+        "shopper_nav": {"logged_in": visit.logged_in, "name": visit.username},
+        "has_pass": visit.has_pass(now),
         "admitted": visit.admitted(now),
-        "txn_id": visit.entry.txn_id,
+        "version": snapshot.version,
         "now": now,
-        "opens_in": pages.countdown_label(page.session.starts_at - now),
-        "ends_in": pages.countdown_label(page.session.ends_at - now),
+        "opens_in": pages.countdown_label(snapshot.starts_at - now),
+        "ends_in": pages.countdown_label(snapshot.ends_at - now),
     }
     return render(request, "reservations/sale.html", context)
 
 
-@never_cache
 @require_GET
 def stock_json(request, session_id: int):
-    """Every open sale page polls this every 3 s: one Redis round trip when the browser's ticket names the user."""
+    """The shared stock poll: the same body for everybody, at most a second old, cacheable by a CDN.
+
+    Every open sale page asks every few seconds. The body (``reservations.snapshot``) holds every
+    item's remaining units, the phase, the server time and the stock version; nothing personal.
+    """
+    snapshot = stock_snapshot(session_id)
+    if snapshot is None:
+        response = JsonResponse({"error": "not_found"}, status=404)
+    elif _matches(request.headers.get("If-None-Match", ""), snapshot.etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(snapshot.poll_body(), content_type="application/json")
+    if snapshot is not None:
+        response.headers["ETag"] = snapshot.etag
+    response.headers["Cache-Control"] = f"public, max-age={POLL_MAX_AGE_SECONDS}"
+    return response
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"`` and ``W/"x"``."""
+    if not if_none_match:
+        return False
+    return any(tag == "*" or tag.removeprefix("W/") == etag.removeprefix("W/") for tag in parse_etags(if_none_match))
+
+
+@never_cache
+@require_GET
+def mine_json(request, session_id: int):
+    """The shopper's own counts: private, asked by the page only after the shopper's own actions.
+
+    One Redis round trip when the browser's reserve ticket names the user; otherwise the session
+    says who it is (none: empty counts).
+    """
     try:
-        levels = availability.stock_levels_with_ticket(
+        counts = availability.own_counts_with_ticket(
             session_id, session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         )
     except refusals.TicketNotAccepted:
-        # No ticket: a visitor who is not logged in, or a page left open past the ticket's lifetime.
-        levels = availability.stock_levels(session_id, user_id=session_user_id(request))
-    if levels is None:
+        user_id = session_user_id(request)
+        if user_id is None:  # a visitor, or a session that has ended: nobody's counts
+            if availability.session_info(session_id) is None:
+                return JsonResponse({"error": "not_found"}, status=404)
+            return JsonResponse({"session": session_id, "items": {}})
+        counts = availability.own_counts(session_id, user_id=user_id)
+    if counts is None:
         return JsonResponse({"error": "not_found"}, status=404)
-    levels["now"] = clock.now_ts()
-    return JsonResponse(levels)
+    items = {str(item_id): units for item_id, units in counts.units.items()}
+    return JsonResponse({"session": session_id, "version": counts.version, "items": items})
 
 
 @require_POST
@@ -107,9 +153,18 @@ def set_location(request, session_id: int):
             now=clock.now_ts(),
         )
     except services.UnknownCity:
-        return _outcome(request, 400, "Unknown city", "Pick one of the cities listed.", session_id)
+        return _outcome(
+            request, 400, "Unknown city", "Pick one of the cities listed.", session_id, logged_in=_has_user(request)
+        )
     except InvalidLocation:
-        return _outcome(request, 400, "Location not understood", "That location is not valid.", session_id)
+        return _outcome(
+            request,
+            400,
+            "Location not understood",
+            "That location is not valid.",
+            session_id,
+            logged_in=_has_user(request),
+        )
     return HttpResponseRedirect(_sale_url(session_id), status=303)
 
 
@@ -118,6 +173,10 @@ def set_location(request, session_id: int):
 
 class CaptchaForm(forms.Form):
     captcha = CaptchaField(label="Type the characters you see")
+
+
+def _has_user(request) -> bool:
+    return session_user_id(request) is not None
 
 
 def _limited(request, group: str, *, user_rate: str, ip_rate: str) -> bool:
@@ -148,7 +207,9 @@ def captcha(request, session_id: int):
         return ratelimited(request)
     form = CaptchaForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        ShopperSession(request.session).grant_captcha_pass(session_id, now=clock.now_ts())
+        shopper, now = ShopperSession(request.session), clock.now_ts()
+        shopper.grant_captcha_pass(session_id, now=now)
+        shopper.keep_ticket_current(session_id, now=now)
         return join_after_captcha(request, session_id)
     template = "reservations/captcha_form.html" if request.GET.get("fragment") else "reservations/captcha.html"
     status = 400 if request.method == "POST" else 200
@@ -168,14 +229,39 @@ REJECTIONS = {
 }
 
 
-def _outcome(request, status: int, title: str, message: str, session_id: int, **extra):
-    context = {"title": title, "message": message, "back_url": _sale_url(session_id), **extra}
+def _outcome(request, status: int, title: str, message: str, session_id: int, *, logged_in: bool = True, **extra):
+    # The reserve refusals answer a logged-in shopper (their ticket or session named them): the
+    # header needs no User row (request.user would read its cache, or SQL).
+    context = {
+        "title": title,
+        "message": message,
+        "back_url": _sale_url(session_id),
+        "shopper_nav": {"logged_in": logged_in, "name": ""},
+        **extra,
+    }
     return render(request, "reservations/outcome.html", context, status=status)
+
+
+# Rendered once per sale session and process: the page after a sell-out is the same for everybody,
+# so refusing a click costs what the framework costs (see reservations.sold_out).
+_sold_out_pages: dict[int, bytes] = {}
+
+
+def _sold_out(session_id: int) -> HttpResponse:
+    body = _sold_out_pages.get(session_id)
+    if body is None:
+        if len(_sold_out_pages) >= 1000:
+            _sold_out_pages.clear()
+        context = {"site_name": SITE_NAME, "back_url": _sale_url(session_id)}
+        body = _sold_out_pages[session_id] = render_to_string("reservations/sold_out.html", context).encode()
+    return HttpResponse(body, status=409)
 
 
 def _refused(request, rejected: refusals.ReservationRejected, session_id: int):
     if isinstance(rejected, refusals.RateLimited):
         return ratelimited(request)
+    if isinstance(rejected, refusals.SoldOut) and rejected.remaining == 0:
+        return _sold_out(session_id)
     status, title, message = REJECTIONS[type(rejected)]
     return _outcome(request, status, title, message, session_id, rejection=rejected)
 
@@ -200,7 +286,8 @@ def reserve(request, session_id: int, item_id: int):
     click = services.ReserveClick(
         session_id=session_id,
         item_id=item_id,
-        quantity=services.parse_quantity(request.POST.get("quantity")),
+        # One form holds every card: each card's picker is named after its item.
+        quantity=services.parse_quantity(request.POST.get(f"quantity-{item_id}") or request.POST.get("quantity")),
         now=clock.now_ts(),
         session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
         client_ip=request.META.get("REMOTE_ADDR"),

@@ -62,6 +62,7 @@ def _grant(request: HttpRequest, session_id: int, user_id: int, status: WaitingS
     shopper.store_admission_pass(session_id, pass_for_admission(user_id, session_id, admitted_at=admitted_at))
     # They solved the CAPTCHA to queue; a long wait must not make them solve it again to reserve.
     shopper.keep_captcha_pass_until(session_id, admitted_at + settings.FLASHSALE_ADMISSION_PASS_SECONDS)
+    shopper.keep_ticket_current(session_id, now=clock.now_ts())
 
 
 def eta_text(seconds: int | None) -> str:

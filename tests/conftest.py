@@ -34,17 +34,27 @@ def pytest_sessionstart(session):
 @pytest.fixture
 def redis_conn():
     """The real Redis behind the site, emptied before the test so state never leaks."""
-    from reservations.display import forget_display_data
     from tests.support.redis_guard import flush
 
     conn = get_redis_connection("default")
     flush(conn)
-    # The sale page keeps decoded display data per process; with Redis emptied it must go too
-    # (on SQLite the next test's session may even reuse this one's id).
-    forget_display_data()
+    # The crowd's path keeps copies per process (display data, stock snapshots, card lists, the
+    # sold-out memo); with Redis emptied they must go too (on SQLite the next test's session may
+    # even reuse this one's id).
+    forget_process_copies()
     yield conn
     flush(conn)
-    forget_display_data()
+    forget_process_copies()
+
+
+def forget_process_copies() -> None:
+    from reservations import availability, cards, display, snapshot, sold_out
+
+    display.forget_display_data()
+    snapshot.forget_snapshots()
+    sold_out.forget_all()
+    cards.forget_cards()
+    availability.forget_orders()
 
 
 @pytest.fixture(autouse=True)

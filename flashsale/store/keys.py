@@ -6,7 +6,9 @@ formats these names.
 
 Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = TransactionID):
 
-- ``session(ID)``      hash   id, name, starts_at, ends_at (epoch seconds, float), state, loaded_at
+- ``session(ID)``      hash   id, name, starts_at, ends_at (epoch seconds, float), state, loaded_at,
+                              stock_version (bumped by every script or job that changes any item's
+                              stock list, so the stock poll's snapshots are ordered)
 - ``items(ID)``        zset   item ids scored by display order
 - ``item(ID, I)``      hash   display data: name, description, image_url, place, latitude, longitude,
                               sale_price, list_price, currency, per_user_limit, product_id

@@ -1,5 +1,5 @@
 -- Add or withdraw units of one loaded item, atomically.
--- KEYS: 1 session hash, 2 stock list, 3 counts hash, 4 loaded hash
+-- KEYS: 1 session hash (its stock_version is bumped on a change), 2 stock list, 3 counts hash, 4 loaded hash
 -- ARGV: 1 item id, 2 delta (non-zero integer)
 -- Returns {code, applied delta, units remaining}; code 1 applied, -1 session not in Redis,
 -- -2 item not loaded, -3 session ended or cancelled.
@@ -48,5 +48,6 @@ elseif delta < 0 then
 end
 if applied ~= 0 then
   redis.call('HINCRBY', KEYS[3], 'adjusted', applied)
+  redis.call('HINCRBY', KEYS[1], 'stock_version', 1)
 end
 return {1, applied, redis.call('LLEN', KEYS[2])}

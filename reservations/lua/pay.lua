@@ -2,7 +2,7 @@
 -- that has expired (released or merely past its expiry) is recorded as paid_after_expiry and
 -- flagged for refund, never dropped. Paying twice changes nothing.
 --
--- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream
+-- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream  7 session (its stock_version is bumped)
 -- ARGV: 1 txn_id  2 now  3 gateway_order_id  4 amount (decimal string)
 -- Returns {outcome, status} with outcome one of: paid, paid_after_expiry, already_paid,
 --   already_paid_after_expiry, amount_mismatch, unknown
@@ -50,6 +50,7 @@ if status == 'reserved' then
   end
   redis.call('HINCRBY', KEYS[3], 'held', -quantity)
   redis.call('HINCRBY', KEYS[3], 'returned', quantity)
+  redis.call('HINCRBY', KEYS[7], 'stock_version', 1)
   redis.call('HSET', KEYS[1], 'released_at', ARGV[2], 'released_as', 'expired')
   redis.call('ZREM', KEYS[5], ARGV[1])
 else

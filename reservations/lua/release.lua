@@ -1,7 +1,7 @@
 -- Release a hold exactly once: its units go back on the list, the user's count and the held
 -- count go down, returned goes up, and the stream records it for the drainer.
 --
--- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream
+-- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream  7 session (its stock_version is bumped)
 -- ARGV: 1 txn_id  2 reason ("expired" | "cancelled")  3 now  4 only_if_due ("1": refuse before expiry)
 -- Returns {"released", reason} | {"noop", status} | {"not_due", expires_at} | {"unknown"}
 
@@ -26,6 +26,7 @@ if redis.call('HINCRBY', KEYS[4], txn[3], -quantity) <= 0 then
 end
 redis.call('HINCRBY', KEYS[3], 'held', -quantity)
 redis.call('HINCRBY', KEYS[3], 'returned', quantity)
+redis.call('HINCRBY', KEYS[7], 'stock_version', 1)
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'released_at', ARGV[3])
 redis.call('ZREM', KEYS[5], ARGV[1])
 local event = redis.call('HGETALL', KEYS[1])

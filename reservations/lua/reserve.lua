@@ -19,8 +19,8 @@
 --       12..15 key prefixes: user, user_txns, txn, per-user rate window
 --       ticket mode: 16 "1" when the shopper must hold an admission pass
 --       direct mode: 16 txn_id  17 user_id  18 entered_at  19 latitude  20 longitude
---                    21 ticket lifetime in seconds ("" = store no ticket)  22 visit TransactionID
---                    23 CAPTCHA pass expiry  24 admission pass expiry ("0" = none)
+--                    21 ticket lifetime in seconds ("" = store no ticket)
+--                    22.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
 --   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
 --    session_ends_at, txn_id, user_id}
@@ -64,8 +64,8 @@ if ARGV[1] == 'ticket' then
 else
   txn_id, user_id, entered_at, latitude, longitude = ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
   if ARGV[21] ~= '' then
-    redis.call('HSET', KEYS[8], 'user', user_id, 'captcha_until', ARGV[23], 'admitted_until', ARGV[24],
-      'visit', ARGV[22], 'entered_at', entered_at, 'lat', latitude, 'lon', longitude)
+    -- The whole ticket, field/value pairs from ARGV[22] on (reservations.tickets.ticket_fields).
+    redis.call('HSET', KEYS[8], unpack(ARGV, 22))
     redis.call('EXPIRE', KEYS[8], ARGV[21])
   end
 end
@@ -155,6 +155,7 @@ local units_json = cjson.encode(units)
 
 redis.call('HINCRBY', user_key, item_id, quantity)
 redis.call('HINCRBY', KEYS[4], 'held', quantity)
+redis.call('HINCRBY', KEYS[1], 'stock_version', 1)
 redis.call('HSET', txn_key,
   'txn', txn_id, 'user', user_id, 'session', ARGV[7], 'item', item_id,
   'units', units_json, 'quantity', quantity, 'amount', amount, 'currency', item[3],

@@ -1,4 +1,4 @@
-// Shopper pages: ticking countdowns, remaining units refreshed from stock.json, "use my location",
+// Shopper pages: ticking countdowns, remaining units refreshed from the shared stock.json, "use my location",
 // and the CAPTCHA form loaded inline so it can be solved before the sale opens.
 (function () {
   "use strict";
@@ -34,36 +34,87 @@
   tick();
   setInterval(tick, 1000);
 
-  // Remaining units and the shopper's own counts, from Redis alone.
-  var stockUrl = root.getAttribute("data-stock-url");
+  // Remaining units from the shared stock poll (the same body for everybody, cacheable). Every
+  // snapshot carries the session's stock version; one older than a version this tab has already
+  // shown is ignored, so a count only goes up when units really came back. The tab remembers the
+  // version across reloads (sessionStorage), so a page served from a slightly older cache does not
+  // undo what the shopper saw a moment ago either.
+  var session = root.getAttribute("data-session");
+  var versionKey = "flashsale:stock-version:" + session;
+  function storedVersion() {
+    try { return parseInt(window.sessionStorage.getItem(versionKey) || "0", 10) || 0; } catch (e) { return 0; }
+  }
+  var shownVersion = Math.max(parseInt(root.getAttribute("data-version") || "0", 10) || 0, 0);
+  var stalePage = storedVersion() > shownVersion;
+  function rememberVersion(version) {
+    shownVersion = version;
+    try { window.sessionStorage.setItem(versionKey, String(version)); } catch (e) { /* private mode */ }
+  }
+  if (!stalePage) rememberVersion(shownVersion);
+
+  function setState(card, state, text) {
+    var badge = card.querySelector("[data-state]");
+    var button = card.querySelector("[data-reserve]");
+    if (badge) {
+      badge.className = "badge state " + state;
+      badge.textContent = text;
+    }
+    if (button) button.disabled = state !== "on-sale";
+  }
+  function yours(card) {
+    var el = card.querySelector("[data-yours]");
+    return el ? parseInt(el.textContent, 10) || 0 : 0;
+  }
   function applyStock(data) {
+    if (typeof data.version !== "number" || data.version < shownVersion) return;
+    rememberVersion(data.version);
+    stalePage = false;
     Object.keys(data.items || {}).forEach(function (id) {
       var card = document.querySelector('[data-item="' + id + '"]');
       if (!card) return;
-      var info = data.items[id];
+      var left = data.items[id];
       var remaining = card.querySelector("[data-remaining]");
-      if (remaining) remaining.textContent = info.remaining;
+      if (remaining) remaining.textContent = left;
       var limit = parseInt(card.getAttribute("data-limit"), 10);
-      var badge = card.querySelector("[data-state]");
-      var button = card.querySelector("[data-reserve]");
-      var state = null, text = null;
-      if (info.remaining <= 0) { state = "sold-out"; text = "Sold out"; }
-      else if (info.yours >= limit) { state = "limit"; text = "Your limit reached"; }
-      if (state && badge) {
-        badge.className = "badge state " + state;
-        badge.textContent = text;
-        if (button) button.disabled = true;
-      }
+      if (left <= 0) setState(card, "sold-out", "Sold out");
+      else if (yours(card) >= limit) setState(card, "limit", "Your limit reached");
+      else if (data.phase === "live" && card.classList.contains("state-sold_out")) setState(card, "on-sale", "On sale");
     });
   }
+  var stockUrl = root.getAttribute("data-stock-url");
   function poll() {
     if (document.hidden) return;
-    fetch(stockUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(stockUrl, { headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) { if (data) applyStock(data); })
       .catch(function () { /* the next poll will try again */ });
   }
-  if (stockUrl) setInterval(poll, 3000);
+  if (stockUrl) {
+    if (stalePage) poll();
+    setInterval(poll, 3000);
+  }
+
+  // The shopper's own counts come with the page; coming back to it from the gateway (the browser
+  // may show the page it kept) asks for them again, privately.
+  var mineUrl = root.getAttribute("data-mine-url");
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted || !mineUrl) return;
+    fetch(mineUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        Object.keys(data.items || {}).forEach(function (id) {
+          var card = document.querySelector('[data-item="' + id + '"]');
+          var el = card && card.querySelector("[data-yours]");
+          if (el) el.textContent = data.items[id];
+          if (card && data.items[id] >= parseInt(card.getAttribute("data-limit"), 10)) {
+            setState(card, "limit", "Your limit reached");
+          }
+        });
+        poll();
+      })
+      .catch(function () { /* the counts on the page stay */ });
+  });
 
   // "Use my location": the browser's coordinates are posted to the server (kept in the session).
   var geoButton = document.getElementById("use-location");

@@ -274,10 +274,7 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
     iid = item.pk if item_part is None else item_part
     # A fresh visit each time, so an accepted post is a new reservation (not a replay): a new
     # TransactionID in the session and in its reserve ticket, as the sale page writes them.
-    store = client.session
-    ShopperSession(store).new_visit(session.pk, now=time.time())
-    store.save()
-    ShopperSession(store).refresh_ticket(session.pk, now=time.time())
+    ShopperSession(client.session).refresh_ticket(session.pk, now=time.time())  # a new visit
     before = item_figures(redis_conn, session.pk, item.pk)
     txns = redis_conn.scard(keys.user_txns(session.pk, user.pk))
     data = {} if quantity is None else {"quantity": quantity}

@@ -11,8 +11,9 @@ from flashsale.store import keys
 from reservations import tickets
 from reservations.holds import ReserveRequest, TicketHolder, reserve, transaction_state
 from reservations.refusals import TicketNotAccepted
-from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
+from reservations.shopper import Entry, item_txn_id
 from tests.support.passes import give_pass
+from tests.support.visits import visit_of
 
 
 def _reserve(client, sale, item=None, **data):
@@ -52,7 +53,7 @@ def _ticket_refusal(sale, session_key: str, clock) -> str:
 def test_the_script_derives_the_same_transaction_id_as_python(shopper, load_sale, clock):
     sale = load_sale(quantities=[5, 5], limit=1)
     _ready(shopper, sale, clock)
-    entry = shopper.session[VISITS_FIELD][str(sale.id)]
+    entry = visit_of(shopper, sale.id)
 
     for item in sale.items:
         held = reserve_with_ticket(
@@ -75,7 +76,7 @@ def test_the_ticket_carries_the_session_facts(shopper, load_sale, clock, redis_c
     shopper.post(reverse("reservations-location", args=[sale.id]), {"latitude": "45.75", "longitude": "4.85"})
 
     ticket = tickets.read_ticket(sale.id, shopper.session.session_key)
-    entry = shopper.session[VISITS_FIELD][str(sale.id)]
+    entry = visit_of(shopper, sale.id)
     assert ticket.user_id == shopper.user.pk
     assert (ticket.visit_txn, ticket.entered_at) == (entry["id"], entry["at"])
     assert (ticket.latitude, ticket.longitude) == (45.75, 4.85)
@@ -142,9 +143,7 @@ def test_a_ticket_without_an_admission_sends_the_shopper_to_the_waiting_room(sho
     response = _reserve(shopper, sale)
     assert response.status_code == 303 and response["Location"] == reverse("reservations-waiting", args=[sale.id])
     assert shopper.session.session_key  # the session is intact
-    assert not transaction_state(
-        sale.id, item_txn_id(Entry(shopper.session[VISITS_FIELD][str(sale.id)]["id"], 0), sale.item.pk)
-    )
+    assert not transaction_state(sale.id, item_txn_id(Entry(visit_of(shopper, sale.id)["id"], 0), sale.item.pk))
 
 
 def test_the_reservation_records_the_ticket_location_and_visit(shopper, load_sale, clock, redis_conn):
@@ -153,7 +152,7 @@ def test_the_reservation_records_the_ticket_location_and_visit(shopper, load_sal
     shopper.post(reverse("reservations-location", args=[sale.id]), {"latitude": "43.3", "longitude": "5.37"})
     assert _reserve(shopper, sale).status_code == 303
 
-    entry = shopper.session[VISITS_FIELD][str(sale.id)]
+    entry = visit_of(shopper, sale.id)
     txn = transaction_state(sale.id, item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk))
     assert (float(txn["latitude"]), float(txn["longitude"])) == (43.3, 5.37)
     assert float(txn["entered_at"]) == entry["at"]

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 
 from reservations.holds import reserve_units, transaction_state
-from reservations.shopper import VISITS_FIELD, Entry, item_txn_id
+from reservations.shopper import Entry, item_txn_id
 from reservations.tokens import verify_for_site
 from tests.support.passes import give_pass
+from tests.support.visits import visit_of
 
 
 def _reserve(client, sale, item=None, **data):
@@ -22,7 +23,7 @@ def test_a_reservation_redirects_to_the_gateway_with_a_valid_token(shopper, load
     settings.FLASHSALE_GATEWAY_URL = "http://127.0.0.1:18301"
     sale = load_sale(quantities=[5], limit=2)
     shopper.get(reverse("reservations-sale", args=[sale.id]))
-    entry = shopper.session[VISITS_FIELD][str(sale.id)]
+    entry = visit_of(shopper, sale.id)
     txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
     give_pass(shopper, sale.id, now=clock.now())
 
@@ -41,13 +42,13 @@ def test_a_reservation_redirects_to_the_gateway_with_a_valid_token(shopper, load
     assert (claims.units, claims.amount, claims.currency) == (2, "99.80", "EUR")
     assert transaction_state(sale.id, txn_id)["status"] == "reserved"
     # The next reservation gets a new TransactionID.
-    assert shopper.session[VISITS_FIELD][str(sale.id)]["id"] != txn_id
+    assert visit_of(shopper, sale.id)["id"] != txn_id
 
 
 def test_a_double_submit_replays_the_same_reservation(shopper, load_sale, clock):
     sale = load_sale(quantities=[5], limit=2)
     shopper.get(reverse("reservations-sale", args=[sale.id]))
-    txn_id = shopper.session[VISITS_FIELD][str(sale.id)]["id"]
+    txn_id = visit_of(shopper, sale.id)["id"]
     give_pass(shopper, sale.id, now=clock.now())
     # Another tab's request with the same id already went through.
     reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id=txn_id, now=clock.now())
@@ -133,7 +134,7 @@ def test_replaying_a_paid_or_expired_reservation_does_not_reserve_again(shopper,
     give_pass(shopper, sale.id, now=clock.now())
     for settle, expected in (("pay", reverse("reservations-mine")), ("expire", None)):
         shopper.get(reverse("reservations-sale", args=[sale.id]))
-        entry = shopper.session[VISITS_FIELD][str(sale.id)]
+        entry = visit_of(shopper, sale.id)
         txn_id = item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk)
         held = reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id=txn_id, now=clock.now())
         if settle == "pay":

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.urls import reverse
 
 from reservations.holds import confirm_payment, reserve_units
-from reservations.shopper import VISITS_FIELD
+from tests.support.visits import visit_of
 
 
 def _order(content: bytes) -> list[str]:
@@ -75,13 +75,13 @@ def test_an_upcoming_session_shows_when_it_opens(client, load_sale):
     assert f'data-countdown="{sale.session.starts_at.timestamp():f}"' in html
 
 
-def test_each_visit_of_the_page_mints_a_sortable_transaction_id(client, load_sale, clock):
+def test_each_visit_of_the_page_mints_a_sortable_transaction_id(shopper, load_sale, clock):
     sale = load_sale(quantities=[2])
-    client.get(reverse("reservations-sale", args=[sale.id]))
-    first = client.session[VISITS_FIELD][str(sale.id)]["id"]
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    first = visit_of(shopper, sale.id)["id"]
     clock.advance(seconds=1)
-    client.get(reverse("reservations-sale", args=[sale.id]))
-    second = client.session[VISITS_FIELD][str(sale.id)]["id"]
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    second = visit_of(shopper, sale.id)["id"]
     assert len(first) == len(second) == 26
     assert second > first  # ULIDs sort by the time they were minted
 

@@ -11,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from plans.loading import load_session_into_redis, unload_session
+from reservations.cards import km as _km
 from reservations.holds import reserve_units
-from reservations.pages import _km
+from reservations.cards import km as _km
 from tests.support.passes import give_pass
 
 
@@ -43,17 +44,22 @@ def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper,
     assert "data-remaining>5<" in _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
 
     reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=2, txn_id="C" * 26, now=clock.now())
+    # The shopper's own count at once (read on every visit); everybody's numbers within a second.
+    card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
+    assert "data-remaining>5<" in card and "you have <span data-yours>2</span>" in card
+    clock.advance(seconds=1)
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
     assert "data-remaining>3<" in card and "you have <span data-yours>2</span>" in card
-    # One unit left under the limit of 3: the picker offers 1 only.
-    assert '<select name="quantity"><option value="1">1</option></select>' in card
+    # One unit left under the limit of 3: no picker, a quantity of 1.
+    assert "<select" not in card and "data-reserve" in card
 
 
-def test_an_unloaded_session_is_404_even_after_its_page_was_shown(client, load_sale):
+def test_an_unloaded_session_is_404_even_after_its_page_was_shown(client, load_sale, clock):
     sale = load_sale(quantities=[2])
     page = reverse("reservations-sale", args=[sale.id])
     assert client.get(page).status_code == 200
     unload_session(sale.id)
+    clock.advance(seconds=1)  # a process's copy of the stock is at most a second old
     assert client.get(page).status_code == 404
 
 
@@ -82,19 +88,20 @@ def test_every_reserve_form_carries_a_working_csrf_token(load_sale, make_user, c
     give_pass(browser, sale.id, now=clock.now())
 
     html = browser.get(reverse("reservations-sale", args=[sale.id])).content.decode()
-    forms = re.findall(r'<form method="post" action="([^"]+)" class="reserve-form">(.*?)</form>', html, re.S)
-    assert [action for action, _ in forms] == [
-        reverse("reservations-reserve", args=[sale.id, item.pk]) for item in sale.items
-    ]
-    assert all('name="csrfmiddlewaretoken"' in body for _, body in forms)
-    # The page's one token, in the reserve forms as in its other forms (location, log out).
+    # One form holds every card; each card's button posts to its own item's reserve URL.
+    forms = re.findall(r'<form method="post" action="[^"]+" class="[^"]*reserve-list">(.*?)</form>', html, re.S)
+    assert len(forms) == 1
+    actions = re.findall(r'data-reserve formaction="([^"]+)"', forms[0])
+    assert actions == [reverse("reservations-reserve", args=[sale.id, item.pk]) for item in sale.items]
+    assert forms[0].count('name="csrfmiddlewaretoken"') == 1
+    # The page's one token, in the reserve form as in its other forms (location, log out).
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert len(tokens) > len(forms) and len(set(tokens)) == 1
     token = tokens[0]
 
-    action = forms[1][0]
-    assert browser.post(action, {"quantity": "1"}).status_code == 403  # no token: refused
-    reserved = browser.post(action, {"quantity": "1", "csrfmiddlewaretoken": token})
+    action = actions[1]
+    assert browser.post(action, {"quantity-1": "1"}).status_code == 403  # no token: refused
+    reserved = browser.post(action, {"quantity-1": "1", "csrfmiddlewaretoken": token})
     assert reserved.status_code == 303
 
 
@@ -104,7 +111,8 @@ def test_an_ended_sale_shows_no_reserve_forms(shopper, load_sale, clock):
     html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
     cards = _cards(html)
     assert len(cards) == 2
-    assert all("reserve-form" not in card and "Sale ended" in card for card in cards.values())
+    assert all("data-reserve" not in card and "Sale ended" in card for card in cards.values())
+    assert "reserve-list" not in html
 
 
 @pytest.mark.parametrize("distance", [0.0, 0.4999, 0.5, 1.5, 2.5, 12.3456, 99.5, 345.9999, 20039.9])

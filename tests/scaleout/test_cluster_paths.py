@@ -18,7 +18,7 @@ from ulid import ULID
 
 from flashsale.store import keys
 from plans.loading import load_session_into_redis, unload_session
-from reservations import availability, holds, refusals
+from reservations import availability, holds, refusals, snapshot
 from reservations.drain import drain_session
 from reservations.models import Transaction
 from reservations.rebuild import rebuild_session
@@ -87,9 +87,9 @@ def test_reserve_release_pay_expire_drain_and_rebuild_on_the_cluster(db, cluster
         paid = holds.confirm_payment(session.pk, held[1].txn_id, gateway_order_id="ord_c", amount="25.00", now=now)
         assert paid.outcome == "paid"
         assert_stock_invariant(client, session.pk, item.pk)
-        # The stock poll's script builds the stock and user keys itself, in the session's slot.
-        levels = availability.stock_levels(session.pk, user_id=shoppers[2].pk)
-        assert levels["items"] == {str(item.pk): {"remaining": 2, "yours": 2}}
+        # The stock poll's and own counts' scripts build the stock and user keys themselves, in the slot.
+        assert snapshot.read_snapshot(session.pk, now=now).remaining == {item.pk: 2}
+        assert availability.own_counts(session.pk, user_id=shoppers[2].pk).units == {item.pk: 2}
         # The other three holds run out (expire_holds' batch is the next test's subject).
         assert not holds.release_hold(session.pk, held[2].txn_id, reason="expired", now=now + 59)  # not due yet
         for hold in held[2:]:

@@ -70,7 +70,6 @@ def make_shoppers(count: int, *, sale_ids: list[int], prefix: str = "shopper") -
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         for sale_id in sale_ids:
             ShopperSession(store).grant_captcha_pass(sale_id, now=now)
-            ShopperSession(store).visit(sale_id, now=now)
         store.create()
         made.append(Shopper(user_id=user.pk, session_key=store.session_key, csrf=get_random_string(32)))
     return made
