@@ -66,7 +66,9 @@
     return el ? parseInt(el.textContent, 10) || 0 : 0;
   }
   function applyStock(data) {
-    if (typeof data.version !== "number" || data.version < shownVersion) return;
+    var ignored = typeof data.version !== "number" || data.version < shownVersion;
+    window.flashsaleLastPoll = { version: data.version, ignored: ignored };
+    if (ignored) return;
     rememberVersion(data.version);
     stalePage = false;
     Object.keys(data.items || {}).forEach(function (id) {
@@ -92,6 +94,8 @@
   if (stockUrl) {
     if (stalePage) poll();
     setInterval(poll, 3000);
+    // Tests (and anything else on the page) can ask for a poll now.
+    document.addEventListener("flashsale:poll", poll);
   }
 
   // The shopper's own counts come with the page; coming back to it from the gateway (the browser

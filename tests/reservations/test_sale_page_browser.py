@@ -16,7 +16,6 @@ from reservations.holds import reserve_units
 from reservations.tokens import verify_for_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SITE_PORT = 18350
 GATEWAY = "http://127.0.0.1:18351"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(not CHROMIUM, reason="no Chromium installed")]
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(not CHRO
 def site(transactional_db):
     from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
-    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, connections_override={}, port=SITE_PORT)
+    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, connections_override={}, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()
@@ -76,6 +75,7 @@ def test_a_shopper_verifies_early_watches_stock_and_reserves(site, load_sale, ma
 
         # Someone else takes the last Paris unit: the page learns it from stock.json by itself.
         reserve_units(sale.id, paris.pk, user_id=user.pk + 1, quantity=1, txn_id="Z" * 26, now=clock.now())
+        clock.advance(seconds=1)  # the site's copy of the stock is at most a second old
         paris_card = page.locator(f'[data-item="{paris.pk}"]')
         paris_card.locator("[data-state]").filter(has_text="Sold out").wait_for(timeout=10_000)
         assert paris_card.locator("[data-remaining]").inner_text() == "0"
@@ -83,7 +83,7 @@ def test_a_shopper_verifies_early_watches_stock_and_reserves(site, load_sale, ma
 
         # Reserving sends the shopper to the gateway with a signed token.
         lyon_card = page.locator(f'[data-item="{lyon.pk}"]')
-        lyon_card.locator("select[name=quantity]").select_option("2")
+        lyon_card.locator(f"select[name=quantity-{lyon.pk}]").select_option("2")
         with page.expect_request(lambda request: request.url.startswith(GATEWAY)) as sent:
             lyon_card.locator("[data-reserve]").click()
         gateway_url = sent.value.url
@@ -92,3 +92,49 @@ def test_a_shopper_verifies_early_watches_stock_and_reserves(site, load_sale, ma
     url = urlsplit(gateway_url)
     claims = verify_for_site(parse_qs(url.query)["token"][0], now=clock.now().timestamp())
     assert (url.path, claims.user_id, claims.item_id, claims.units) == ("/checkout/", user.pk, lyon.pk, 2)
+
+
+def test_the_page_never_goes_back_to_an_older_stock_snapshot(site, load_sale, make_user, clock, monkeypatch):
+    """Snapshots come from different processes and caches: one older than what the tab showed is ignored."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sale = load_sale(quantities=[5])
+    item = str(sale.item.pk)
+    sale_url = site + reverse("reservations-sale", args=[sale.id])
+    served = []
+
+    def answer(version: int, remaining: int) -> None:
+        body = {"session": sale.id, "version": version, "phase": "live", "items": {item: remaining}}
+        served.append(json.dumps(body))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.route(
+            "**/stock.json",
+            lambda route: route.fulfill(status=200, content_type="application/json", body=served.pop(0)),
+        )
+        page.goto(sale_url)
+        shown = int(page.get_attribute("[data-version]", "data-version"))
+        remaining = page.locator(f'[data-item="{item}"] [data-remaining]')
+        assert remaining.inner_text() == "5"
+
+        answer(shown + 2, 3)  # newer: applied
+        page.evaluate("() => document.dispatchEvent(new Event('flashsale:poll'))")
+        page.wait_for_function(
+            f"() => document.querySelector('[data-item=\"{item}\"] [data-remaining]').textContent === '3'"
+        )
+        answer(shown + 1, 4)  # older than what the tab showed (a cache that lags): ignored
+        page.evaluate("() => document.dispatchEvent(new Event('flashsale:poll'))")
+        page.wait_for_function("() => window.flashsaleLastPoll && window.flashsaleLastPoll.ignored === true")
+        assert remaining.inner_text() == "3"
+        # A reload served from a page older than the tab's last snapshot asks at once and keeps the newer.
+        answer(shown + 3, 2)
+        page.reload()
+        page.wait_for_function(
+            f"() => document.querySelector('[data-item=\"{item}\"] [data-remaining]').textContent === '2'"
+        )
+        browser.close()
