@@ -102,7 +102,7 @@ MIDDLEWARE = [
 # (flashsale/hot_routes.py): they are never static files, never need a slash appended, never
 # show a message. Everything else in MIDDLEWARE (security, sessions, CSRF, auth) still runs.
 FLASHSALE_HOT_ROUTE_PATTERN = os.environ.get(
-    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|stock\.json|mine\.json)$"
+    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|reserve/|stock\.json|mine\.json)$"
 )
 FLASHSALE_HOT_ROUTE_SKIPPED_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",

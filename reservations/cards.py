@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import escape
 
@@ -68,7 +67,7 @@ def card_view(
 
 @dataclass(frozen=True)
 class _StaticParts:
-    head: str  # after the state class, up to the place name
+    head: str  # from the card's opening tag up to the place name
     price: str  # from the end of the place line to the remaining units
     limit: str  # after the remaining units
     button: str  # the reserve button's opening tag, up to its end
@@ -85,20 +84,20 @@ def _parts(session_id: int, item: ItemDisplay) -> _StaticParts:
     parts = _static.get(key)
     if parts is None:
         name = escape(item.name)
-        image = f'<img src="{escape(item.image_url)}" alt="{name}" loading="lazy">' if item.image_url else ""
+        # The name follows as the card's heading: the picture needs no text of its own.
+        image = f'<img src="{escape(item.image_url)}" alt="" loading="lazy">' if item.image_url else ""
         list_price = f" <del>{localize(item.list_price)}</del>" if item.list_price else ""
         discount = item.discount_percent
-        discount_html = f' <span class="discount">−{localize(discount)}%</span>' if discount else ""
+        discount_html = f" <em>−{localize(discount)}%</em>" if discount else ""
         limit = localize(item.per_user_limit)
-        url = escape(reverse("reservations-reserve", args=[session_id, item.item_id]))
         parts = _StaticParts(
-            head=f'" data-item="{item.item_id}" data-limit="{limit}">{image}<h3>{name}</h3><p class="muted">'
+            head=f'<article data-item="{item.item_id}" data-limit="{limit}">{image}<h3>{name}</h3><p>'
             f"{escape(item.place or '—')}",
-            price=f'</p><p class="price">{localize(item.sale_price)} {escape(item.currency)}{list_price}'
-            f'{discount_html}</p><p><span class="remaining" data-remaining>',
-            limit=f"</span> left · at most {limit} per shopper",
-            button=f'<button class="button" data-reserve formaction="{url}"',
-            picker=f'<label>Units <select name="quantity-{item.item_id}">' if item.per_user_limit > 1 else "",
+            price=f"</p><p>{localize(item.sale_price)} {escape(item.currency)}{list_price}"
+            f"{discount_html}</p><p><b data-remaining>",
+            limit=f"</b> left · max {limit} each",
+            button=f'<button name="item" value="{item.item_id}"',
+            picker=f'<select name="q{item.item_id}" aria-label="Units">' if item.per_user_limit > 1 else "",
         )
         if len(_static) >= MAX_STATIC_PARTS:
             _static.clear()
@@ -128,19 +127,22 @@ def render_card(
     distance: float | None,
     forms: bool,
 ) -> str:
-    """One card's HTML (escaped). ``forms``: the card gets its reserve button (the list is one form)."""
+    """One card's HTML (escaped). ``forms``: the card gets its reserve button (the list is one form,
+    posted to ``reservations-reserve-chosen`` with the button's ``item``; the picker is ``q<item id>``)."""
     parts = _parts(session_id, item)
-    out = ['<article class="card product state-', view.state.value, parts.head]
+    out = [parts.head]
     if distance is not None:
-        out.append(f' · <span class="distance">{km(distance)} km</span> away')
+        out.append(f" · {km(distance)} km")
     out += [parts.price, str(remaining), parts.limit]
     if held:
         out.append(f" · you have <span data-yours>{held}</span>")
-    out += ['</p><p><span class="badge state ', _STATE_BADGE[view.state], '" data-state>', escape(view.label)]
-    out.append("</span></p>")
+    # A card on sale says so with its button; a badge speaks for the other states only.
+    if view.state != CardState.ON_SALE:
+        out += [' <b class="', _STATE_BADGE[view.state], '" data-state>', escape(view.label), "</b>"]
+    out.append("</p>")
     if forms:
         if parts.picker and view.max_quantity > 1:
-            out += [parts.picker, _picker_options(view.max_quantity), "</select></label>"]
+            out += [parts.picker, _picker_options(view.max_quantity), "</select>"]
         out += [parts.button, "" if view.can_reserve else " disabled", ">Reserve</button>"]
     out.append("</article>")
     return "".join(out)

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from plans.models import SaleSession
 from plans.states import SessionState
 from reservations.availability import SessionInfo, sessions_between
+from reservations.display import SessionDisplay
 from reservations.states import SalePhase
 
 
@@ -29,14 +30,23 @@ def countdown_label(seconds: float) -> str:
     return f"{secs} s"
 
 
-def city_options(cities: list[tuple[str, float, float]], *, selected: str | None) -> SafeString:
-    """The city picker's ``<option>``s (escaped); ``selected`` is the chosen city's name, if any."""
-    out = []
-    for name, _lat, _lon in cities:
-        value = escape(name)
-        out.append(f'<option value="{value}"{" selected" if name == selected else ""}>{value}</option>')
-    # Every value above went through escape().
-    return mark_safe("".join(out))  # noqa: S308
+_city_options: dict[tuple[int, str, str | None], SafeString] = {}  # (session, load stamp, chosen city)
+
+
+def city_options(session_id: int, shown: SessionDisplay, *, selected: str | None) -> SafeString:
+    """The city picker's ``<option>``s (escaped), built once per session load and selection."""
+    key = (session_id, shown.version, selected)
+    html = _city_options.get(key)
+    if html is None:
+        out = []
+        for name, _lat, _lon in shown.cities:
+            value = escape(name)
+            out.append(f'<option value="{value}"{" selected" if name == selected else ""}>{value}</option>')
+        if len(_city_options) >= 1000:
+            _city_options.clear()
+        # Every value above went through escape().
+        html = _city_options[key] = mark_safe("".join(out))  # noqa: S308
+    return html
 
 
 @dataclass(frozen=True)

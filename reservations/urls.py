@@ -10,6 +10,7 @@ urlpatterns = [
         views.reserve,
         name="reservations-reserve",
     ),
+    path("sessions/<int:session_id>/reserve/", views.reserve_chosen, name="reservations-reserve-chosen"),
     path("", views.home, name="home"),
     path("sessions/<int:session_id>/", views.sale, name="reservations-sale"),
     path("sessions/<int:session_id>/stock.json", views.stock_json, name="reservations-stock"),

@@ -54,10 +54,20 @@
 
   function setState(card, state, text) {
     var badge = card.querySelector("[data-state]");
-    var button = card.querySelector("[data-reserve]");
+    if (!badge && state !== "on-sale") {
+      // A card on sale has no badge: add one after its remaining units.
+      badge = document.createElement("b");
+      badge.setAttribute("data-state", "");
+      var units = card.querySelector("[data-remaining]");
+      if (units) {
+        units.parentNode.appendChild(document.createTextNode(" "));
+        units.parentNode.appendChild(badge);
+      }
+    }
+    var button = card.querySelector("button");
     if (badge) {
-      badge.className = "badge state " + state;
-      badge.textContent = text;
+      badge.className = state;
+      badge.textContent = state === "on-sale" ? "" : text;
     }
     if (button) button.disabled = state !== "on-sale";
   }
@@ -80,7 +90,7 @@
       var limit = parseInt(card.getAttribute("data-limit"), 10);
       if (left <= 0) setState(card, "sold-out", "Sold out");
       else if (yours(card) >= limit) setState(card, "limit", "Your limit reached");
-      else if (data.phase === "live" && card.classList.contains("state-sold_out")) setState(card, "on-sale", "On sale");
+      else if (data.phase === "live" && card.querySelector("[data-state].sold-out")) setState(card, "on-sale", "On sale");
     });
   }
   var stockUrl = root.getAttribute("data-stock-url");

@@ -25,7 +25,7 @@ def test_products_are_sorted_by_distance_from_the_default_location(client, load_
     html = response.content.decode()
     assert "Sorted by distance from <strong>Berlin</strong>" in html
     assert "49.90 EUR" in html and "<del>100.00</del>" in html and "−50%" in html
-    assert "data-remaining>3<" in html and "km</span> away" in html
+    assert "data-remaining>3<" in html and "<p>Berlin · 0 km</p>" in html
 
 
 def test_the_city_picker_and_device_location_change_the_order(client, load_sale):
@@ -60,12 +60,15 @@ def test_item_states_for_the_shopper(shopper, load_sale, clock):
     )
     confirm_payment(sale.id, held.txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
     html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
-    cards = {m[0]: m[1] for m in re.findall(r'data-item="(\d+)".*?data-state>([^<]+)<', html, re.S)}
-    assert cards == {
-        str(sale.items[0].pk): "Sold out",
-        str(sale.items[1].pk): "Your limit reached",
-        str(sale.items[2].pk): "On sale",
+    cards = dict(re.findall(r'<article data-item="(\d+)"(.*?)</article>', html, re.S))
+    badges = {item: re.findall(r"data-state>([^<]+)<", card) for item, card in cards.items()}
+    # A card on sale says so with its enabled button, the others with a badge.
+    assert badges == {
+        str(sale.items[0].pk): ["Sold out"],
+        str(sale.items[1].pk): ["Your limit reached"],
+        str(sale.items[2].pk): [],
     }
+    assert f'<button name="item" value="{sale.items[2].pk}">Reserve' in cards[str(sale.items[2].pk)]
 
 
 def test_an_upcoming_session_shows_when_it_opens(client, load_sale):

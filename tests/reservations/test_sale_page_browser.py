@@ -79,13 +79,13 @@ def test_a_shopper_verifies_early_watches_stock_and_reserves(site, load_sale, ma
         paris_card = page.locator(f'[data-item="{paris.pk}"]')
         paris_card.locator("[data-state]").filter(has_text="Sold out").wait_for(timeout=10_000)
         assert paris_card.locator("[data-remaining]").inner_text() == "0"
-        assert paris_card.locator("[data-reserve]").is_disabled()
+        assert paris_card.locator("button[name=item]").is_disabled()
 
         # Reserving sends the shopper to the gateway with a signed token.
         lyon_card = page.locator(f'[data-item="{lyon.pk}"]')
-        lyon_card.locator(f"select[name=quantity-{lyon.pk}]").select_option("2")
+        lyon_card.locator(f"select[name=q{lyon.pk}]").select_option("2")
         with page.expect_request(lambda request: request.url.startswith(GATEWAY)) as sent:
-            lyon_card.locator("[data-reserve]").click()
+            lyon_card.locator("button[name=item]").click()
         gateway_url = sent.value.url
         browser.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.template.defaultfilters import floatformat
@@ -14,6 +15,7 @@ from plans.loading import load_session_into_redis, unload_session
 from reservations.cards import km as _km
 from reservations.holds import reserve_units
 from reservations.cards import km as _km
+from reservations.tokens import verify_for_site
 from tests.support.passes import give_pass
 
 
@@ -51,7 +53,7 @@ def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper,
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
     assert "data-remaining>3<" in card and "you have <span data-yours>2</span>" in card
     # One unit left under the limit of 3: no picker, a quantity of 1.
-    assert "<select" not in card and "data-reserve" in card
+    assert "<select" not in card and f'<button name="item" value="{sale.item.pk}">' in card
 
 
 def test_an_unloaded_session_is_404_even_after_its_page_was_shown(client, load_sale, clock):
@@ -88,21 +90,25 @@ def test_every_reserve_form_carries_a_working_csrf_token(load_sale, make_user, c
     give_pass(browser, sale.id, now=clock.now())
 
     html = browser.get(reverse("reservations-sale", args=[sale.id])).content.decode()
-    # One form holds every card; each card's button posts to its own item's reserve URL.
-    forms = re.findall(r'<form method="post" action="[^"]+" class="[^"]*reserve-list">(.*?)</form>', html, re.S)
+    # One form holds every card; the Reserve button pressed names its item.
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="[^"]*reserve-list">(.*?)</form>', html, re.S)
     assert len(forms) == 1
-    actions = re.findall(r'data-reserve formaction="([^"]+)"', forms[0])
-    assert actions == [reverse("reservations-reserve", args=[sale.id, item.pk]) for item in sale.items]
-    assert forms[0].count('name="csrfmiddlewaretoken"') == 1
+    action, body = forms[0]
+    assert action == reverse("reservations-reserve-chosen", args=[sale.id])
+    assert re.findall(r'<button name="item" value="(\d+)"', body) == [str(item.pk) for item in sale.items]
+    assert body.count('name="csrfmiddlewaretoken"') == 1
     # The page's one token, in the reserve form as in its other forms (location, log out).
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert len(tokens) > len(forms) and len(set(tokens)) == 1
     token = tokens[0]
 
-    action = actions[1]
-    assert browser.post(action, {"quantity-1": "1"}).status_code == 403  # no token: refused
-    reserved = browser.post(action, {"quantity-1": "1", "csrfmiddlewaretoken": token})
+    second = str(sale.items[1].pk)
+    assert browser.post(action, {"item": second, f"q{second}": "1"}).status_code == 403  # no token: refused
+    reserved = browser.post(action, {"item": second, f"q{second}": "2", "csrfmiddlewaretoken": token})
     assert reserved.status_code == 303
+    token = parse_qs(urlsplit(reserved["Location"]).query)["token"][0]
+    claims = verify_for_site(token, now=clock.now().timestamp())
+    assert (claims.item_id, claims.units) == (sale.items[1].pk, 2)  # the button's item, its own picker
 
 
 def test_an_ended_sale_shows_no_reserve_forms(shopper, load_sale, clock):
@@ -111,7 +117,7 @@ def test_an_ended_sale_shows_no_reserve_forms(shopper, load_sale, clock):
     html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
     cards = _cards(html)
     assert len(cards) == 2
-    assert all("data-reserve" not in card and "Sale ended" in card for card in cards.values())
+    assert all("<button" not in card and "Sale ended" in card for card in cards.values())
     assert "reserve-list" not in html
 
 
