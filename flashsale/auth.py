@@ -79,17 +79,9 @@ def sessions_key(user_id) -> str:
     return f"auth:sessions:{user_id}"
 
 
-# The username, kept in the session at log-in: pages that must not read the User (the sale page)
-# show it in their header from there.
-SESSION_USERNAME_KEY = "fs_username"
-
-
 def _remember_session(sender, request, user, **kwargs):
-    """Index the new session under its user, so a password change can end it; keep the name to show."""
-    if user is None or not getattr(request, "session", None):
-        return
-    request.session[SESSION_USERNAME_KEY] = user.get_username()
-    if not request.session.session_key:
+    """Index the new session under its user, so a password change can end it."""
+    if user is None or not getattr(request, "session", None) or not request.session.session_key:
         return
     client = get_redis_connection("default")
     key = sessions_key(user.pk)

@@ -24,15 +24,14 @@ from django.conf import settings
 from django.contrib import auth
 from ulid import ULID
 
-from flashsale.auth import SESSION_USERNAME_KEY
 from flashsale.clock import as_timestamp
 from reservations import tickets
 from reservations.admission import admission_expires_at
 from reservations.tickets import Ticket
 
 LOCATION_FIELD = "fs_location"
-# Set at log-in (flashsale.auth): what the page header shows, without reading the User.
-USERNAME_FIELD = SESSION_USERNAME_KEY
+# Set at log-in (``remember_username``): what the page header shows, without reading the User.
+USERNAME_FIELD = "fs_username"
 CAPTCHA_PASSES_FIELD = "fs_captcha_pass"
 ADMISSION_PASSES_FIELD = "admission_passes"
 
@@ -217,6 +216,12 @@ class ShopperSession:
         if self.session_key:
             tickets.store_ticket(session_id, self.session_key, ticket)
         return ticket
+
+
+def remember_username(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """At log-in (``user_logged_in``): keep the name the sale page's header shows in the session."""
+    if user is not None and getattr(request, "session", None) is not None:
+        request.session[USERNAME_FIELD] = user.get_username()
 
 
 def new_visit(*, now: float) -> Entry:

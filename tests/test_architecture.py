@@ -35,6 +35,9 @@ HOT_PATH = tuple(
         "checkout",
         "tokens",
         "states",
+        "snapshot",
+        "sold_out",
+        "cards",
     )
 )
 HOT_PATH_MAY_USE = ("reservations", GROUND_FLOOR, "flashsale.clock", "plans.states")

@@ -102,3 +102,14 @@ def test_the_transaction_id_differs_per_item_and_keeps_the_visit_time():
 
 def test_an_unknown_session_is_404(client, db):
     assert client.get(reverse("reservations-sale", args=[4242])).status_code == 404
+
+
+def test_the_header_names_the_shopper_without_reading_the_user(client, load_sale, make_user, django_assert_num_queries):
+    sale = load_sale(quantities=[2])
+    make_user("ada", password="a-long-pass-phrase")
+    assert client.post(reverse("login"), {"username": "ada", "password": "a-long-pass-phrase"}).status_code == 302
+    page = reverse("reservations-sale", args=[sale.id])
+    with django_assert_num_queries(0):
+        first = client.get(page).content.decode()  # reads the session, stores the ticket
+        again = client.get(page).content.decode()  # reads the ticket only
+    assert '<span class="who">ada</span>' in first and '<span class="who">ada</span>' in again

@@ -14,7 +14,6 @@ from django.urls import reverse
 from plans.loading import load_session_into_redis, unload_session
 from reservations.cards import km as _km
 from reservations.holds import reserve_units
-from reservations.cards import km as _km
 from reservations.tokens import verify_for_site
 from tests.support.passes import give_pass
 

@@ -8,8 +8,9 @@ from django.urls import reverse
 from flashsale.store import keys
 from plans.adjusting import adjust_stock
 from reservations.holds import release_hold, reserve_units
-from tests.reservations.conftest import assert_stock_invariant, give_pass
+from tests.support.passes import give_pass
 from tests.support.redis_monitor import commands_during
+from tests.support.sales import assert_stock_invariant
 
 
 def _ready_shopper(make_user, sale, clock) -> Client:
