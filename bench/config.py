@@ -40,7 +40,7 @@ class BenchConfig:
     work_dir: Path
     smoke: bool = False
     rounds: int = 3
-    duration_s: int = 10
+    duration_s: int = 8
     warmup_s: int = 2
     wrk_threads: int = 2
     wrk_connections: int = 32

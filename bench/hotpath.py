@@ -107,6 +107,15 @@ def reserve_form_body() -> str:
     return "quantity=1"
 
 
+def reserve_chosen_path(session_id: int) -> str:
+    """The sale page's one form: the pressed button names the item."""
+    return reverse("reservations-reserve-chosen", kwargs={"session_id": session_id})
+
+
+def reserve_chosen_body(item_id: int) -> str:
+    return f"item={item_id}&q{item_id}=1"
+
+
 # Placeholders the decision-engine run replaces with redis-benchmark's ``__rand_int__``.
 ENGINE_USER_MARK = 987654321
 ENGINE_TXN_MARK = "BENCHENGINETXNMARK"

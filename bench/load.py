@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 WRK_SCRIPT = BENCH_DIR / "lua" / "shoppers.lua"
+CROWD_SCRIPT = BENCH_DIR / "lua" / "crowd.lua"
 PGBENCH_SCRIPT = BENCH_DIR / "pg" / "hot_row.sql"
 
 
@@ -37,6 +38,8 @@ class Burst:
     redirects_other: int = 0
     # CPU µs per request by process group (bench.cpu), when measured.
     cpu_us: dict[str, float | None] | None = None
+    # Shopper journeys begun (the crowd scenario: page, 10 polls, one Reserve click each).
+    journeys: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -53,7 +56,15 @@ def run_wrk(
     duration_s: int,
     body: str = "",
     location_prefix: str = "",
+    journey: tuple[str, str, str, str] | None = None,
 ) -> Burst:
+    """One wrk burst: ``path`` for every request, or with ``journey`` (page, poll, reserve, body)
+    the crowd's journey per shopper (``lua/crowd.lua``)."""
+    script_args = (
+        [str(shoppers_file), str(threads), *journey]
+        if journey
+        else [str(shoppers_file), method, path, str(threads), body, location_prefix]
+    )
     command = [
         "wrk",
         "-t",
@@ -66,15 +77,10 @@ def run_wrk(
         "10s",
         "--latency",
         "-s",
-        str(WRK_SCRIPT),
+        str(CROWD_SCRIPT if journey else WRK_SCRIPT),
         url,
         "--",
-        str(shoppers_file),
-        method,
-        path,
-        str(threads),
-        body,
-        location_prefix,
+        *script_args,
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
@@ -101,6 +107,7 @@ def run_wrk(
         statuses=statuses,
         redirects_expected=data["redirects"]["expected"],
         redirects_other=data["redirects"]["other"],
+        journeys=data.get("journeys"),
     )
 
 
@@ -119,6 +126,7 @@ def summarize(bursts: list[Burst]) -> dict:
         "redirects_expected": sum(b.redirects_expected for b in bursts),
         "redirects_other": sum(b.redirects_other for b in bursts),
         "cpu_us_per_request": _median_cpu(bursts),
+        "journeys": sum(b.journeys for b in bursts if b.journeys) or None,
         "rounds": [b.as_dict() for b in bursts],
     }
 

@@ -99,6 +99,15 @@ def live_session(name: str, items: list[tuple[int, int]], *, load: bool = True) 
     return session, sale_items
 
 
+def take_every_unit(session: SaleSession, item: SaleItem) -> None:
+    """Reserve all of ``item``'s units (for bench users that do not exist): it is sold out from now on."""
+    from reservations.holds import reserve_units
+
+    for n in range(item.quantity):
+        txn_id = f"SOLDOUT{session.pk:08d}{n:011d}"
+        reserve_units(session.pk, item.pk, user_id=10**9 + n, quantity=1, txn_id=txn_id, now=clock.now())
+
+
 def load_with_quantity(session: SaleSession, quantity: int) -> None:
     """Give every item of a not yet loaded session ``quantity`` units, then load it."""
     SaleItem.objects.filter(session=session).update(quantity=quantity)
