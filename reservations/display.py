@@ -18,7 +18,7 @@ from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_int, decode_map, float_or_none
 
-DISPLAY_MAX_AGE_SECONDS = 5.0
+DISPLAY_MAX_AGE_SECONDS = 60.0
 # Loaded sessions a process keeps display data for (the whole cache is dropped beyond it).
 DISPLAY_MAX_SESSIONS = 64
 
