@@ -19,6 +19,7 @@ import os
 import secrets
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -139,8 +140,11 @@ def _apply(row: Transaction, fields: dict[str, str]) -> bool:
     return changed
 
 
-def persist_events(session_id: int, events: Iterable[Event]) -> int:
-    """Upsert the transactions the events describe, in one database transaction; returns rows touched."""
+def persist_events(session_id: int, events: Iterable[Event], *, created_at: list[datetime] | None = None) -> int:
+    """Upsert the transactions the events describe, in one database transaction; returns rows touched.
+
+    ``created_at`` (if given) receives the reservation time of every row this call created.
+    """
     latest: dict[str, list[dict[str, str]]] = {}
     for _, fields in events:
         if fields.get("txn"):
@@ -169,14 +173,16 @@ def persist_events(session_id: int, events: Iterable[Event]) -> int:
         # Foreign keys are checked at commit by default; checking here makes a bad record fail
         # inside this block, also when it runs nested in an outer transaction.
         connection.check_constraints()
+    if created_at is not None:
+        created_at += [row.reserved_at for row in created]
     return len(created) + len(changed)
 
 
-def _persist_one_by_one(session_id: int, events: list[Event]) -> None:
+def _persist_one_by_one(session_id: int, events: list[Event], created_at: list[datetime]) -> None:
     """Fallback when a batch fails: keep the good events, log and skip the poisoned ones."""
     for event in events:
         try:
-            persist_events(session_id, [event])
+            persist_events(session_id, [event], created_at=created_at)
         except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
             # Acknowledged anyway: a record that can never be written must not block the stream.
             log.error("session %s: stream event %s cannot be persisted, skipped: %s", session_id, event[0], exc)
@@ -358,11 +364,13 @@ def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
 
 def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> int:
     live = _hydrate(r, session_id, [event for event in batch if event[1]])
+    created_at: list[datetime] = []
     try:
-        persist_events(session_id, live)
+        persist_events(session_id, live, created_at=created_at)
     except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
         log.warning("session %s: batch of %d events failed (%s); persisting one by one", session_id, len(live), exc)
-        _persist_one_by_one(session_id, live)
+        created_at.clear()
+        _persist_one_by_one(session_id, live, created_at)
     ids = [entry_id for entry_id, _ in batch]
     if before_ack is not None:
         before_ack(ids)
@@ -370,6 +378,10 @@ def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> 
     pipe.xack(stream, GROUP, *ids)
     # Acknowledged events live on in PostgreSQL; deleting them keeps the stream small.
     pipe.xdel(stream, *ids)
+    # The live page's reservations per minute, counted here rather than on the hot path: only rows
+    # this batch created count, so an event delivered twice is counted once.
+    for minute, count in Counter(int(at.timestamp()) // 60 for at in created_at).items():
+        pipe.hincrby(keys.timeline(session_id), str(minute), count)
     pipe.execute()
     return len(batch)
 

@@ -231,7 +231,6 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
         keys.counts(sid, request.item_id),
         keys.holds(sid),
         keys.stream(sid),
-        keys.timeline(sid),
         ticket,
         keys.rate_window(sid, "ip", request.client_ip or "-", ip_window),
     ]

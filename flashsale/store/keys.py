@@ -31,7 +31,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               number issued for the item, so units added later continue the numbering
 - ``stamp(ID)``        string which database's session this is: the SaleSession row's creation instant
                               (written first by a load; another database's session with the same id differs)
-- ``timeline(ID)``     hash   minute bucket (epoch // 60) -> reservations made in that minute
+- ``timeline(ID)``     hash   minute bucket (epoch // 60) -> reservations made in that minute (counted by
+                              the drainer as it persists them, off the hot path)
 - ``sessions_index()`` zset   session id -> starts_at for the home page (no hash tag: not used by Lua)
 - ``waiting(ID)``      hash   waiting room state: rate (admissions/s, "0" = all at once), paused, last
                               (token-bucket instant), tokens, shuffled, opened_at, pre_version, seq,

@@ -7,13 +7,13 @@
 --             location, so a reserve request needs this one call and no session read. The
 --             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
---             ticket is missing or stale; it may then store a fresh ticket, ARGV 21..24).
+--             ticket is missing or stale: it then stores a fresh ticket, ARGV 21..).
 -- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
 -- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
 -- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
 --
--- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 timeline  8 ticket
---       9 per-IP rate window
+-- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+-- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity  4 now  5 ttl_seconds  6 token kid  7 session_id
 --       8 user limit  9 user window seconds  10 IP limit  11 IP window seconds ("" = no limit)
 --       12..15 key prefixes: user, user_txns, txn, per-user rate window
@@ -33,22 +33,21 @@ local item_id = ARGV[2]
 local user_id, txn_id, entered_at, latitude, longitude
 
 local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
--- The visit's ULID timestamp, then 80 bits of SHA-1(visit ":" item) in Crockford base32.
+-- The visit's first 21 characters (its ULID time and 55 of its random bits), then the item id in
+-- five Crockford base32 digits: unique per visit and item, stable across retries, and no hashing.
 local function item_txn_id(visit)
-  local digest = redis.sha1hex(visit .. ':' .. item_id)
+  local n = tonumber(item_id) % 33554432
   local out = {}
-  for group = 0, 3 do
-    local bits = tonumber(string.sub(digest, group * 5 + 1, group * 5 + 5), 16)
-    for shift = 15, 0, -5 do
-      local index = math.floor(bits / 2 ^ shift) % 32
-      out[#out + 1] = string.sub(CROCKFORD, index + 1, index + 1)
-    end
+  for i = 5, 1, -1 do
+    local digit = n % 32
+    out[i] = string.sub(CROCKFORD, digit + 1, digit + 1)
+    n = (n - digit) / 32
   end
-  return string.sub(visit, 1, 10) .. table.concat(out)
+  return string.sub(visit, 1, 21) .. table.concat(out)
 end
 
 if ARGV[1] == 'ticket' then
-  local ticket = redis.call('HMGET', KEYS[8], 'user', 'captcha_until', 'admitted_until', 'visit', 'entered_at',
+  local ticket = redis.call('HMGET', KEYS[7], 'user', 'captcha_until', 'admitted_until', 'visit', 'entered_at',
     'lat', 'lon')
   if not ticket[1] then
     return {'no_ticket'}
@@ -65,8 +64,8 @@ else
   txn_id, user_id, entered_at, latitude, longitude = ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
   if ARGV[21] ~= '' then
     -- The whole ticket, field/value pairs from ARGV[22] on (reservations.tickets.ticket_fields).
-    redis.call('HSET', KEYS[8], unpack(ARGV, 22))
-    redis.call('EXPIRE', KEYS[8], ARGV[21])
+    redis.call('HSET', KEYS[7], unpack(ARGV, 22))
+    redis.call('EXPIRE', KEYS[7], ARGV[21])
   end
 end
 
@@ -106,7 +105,7 @@ local function over_limit(key, limit, window)
   return used > tonumber(limit)
 end
 local user_over = over_limit(ARGV[15] .. user_id, ARGV[8], ARGV[9])
-local ip_over = over_limit(KEYS[9], ARGV[10], ARGV[11])
+local ip_over = over_limit(KEYS[8], ARGV[10], ARGV[11])
 if user_over or ip_over then
   redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', 1)
   local window = tonumber(user_over and ARGV[9] or ARGV[11])
@@ -165,7 +164,6 @@ redis.call('ZADD', KEYS[5], expires_at, txn_id)
 redis.call('SADD', ARGV[13] .. user_id, txn_id)
 -- The stream entry names the transaction only; the drainer reads the rest from its hash.
 redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
-redis.call('HINCRBY', KEYS[7], tostring(math.floor(now / 60)), 1)
 
 return {'reserved', units_json, tostring(quantity), amount, item[3], expires_at, 'reserved', '0', session[2],
   txn_id, user_id}
