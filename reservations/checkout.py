@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
-
+from reconciliation.gateway import checkout_url
 from reservations.holds import Reservation
 from reservations.tokens import TokenClaims, sign_for_site
+
+__all__ = ["checkout_url", "checkout_url_for", "claims_for"]
 
 
 def claims_for(reservation: Reservation) -> TokenClaims:
@@ -23,10 +22,6 @@ def claims_for(reservation: Reservation) -> TokenClaims:
     )
 
 
-def checkout_url(token: str) -> str:
-    """The gateway's checkout page for ``token`` (the one place this URL is built)."""
-    return f"{settings.FLASHSALE_GATEWAY_URL}/checkout/?{urlencode({'token': token})}"
-
-
 def checkout_url_for(reservation: Reservation) -> str:
+    """Where the reserve answer sends the shopper: the configured gateway builds it (``Gateway.checkout_url``)."""
     return checkout_url(sign_for_site(claims_for(reservation)))
