@@ -154,8 +154,9 @@ class StripeGateway:
         params = {
             "amount": to_minor_units(claims.amount_decimal, claims.currency),
             "currency": claims.currency.lower(),
+            # The Card Element and confirmCardPayment take cards only. (No description: the metadata says it
+            # all, and localstripe refuses parameters beyond amount, currency, metadata and payment methods.)
             "payment_method_types": ["card"],
-            "description": f"Reservation {claims.txn_id}",
             "metadata": {
                 "txn_id": claims.txn_id,
                 "session_id": str(claims.session_id),
