@@ -103,7 +103,9 @@ def apply_event(event: WebhookEvent) -> WebhookResult:
         outcome, changed = record_cancellation(order)
     elif event.type == "payment.failed":
         # The card was refused; the shopper may try another on the pay page until the hold expires.
-        log.info("payment %s of %s failed at the gateway: the hold stays until it expires", order.order_id, order.txn_id)
+        log.info(
+            "payment %s of %s failed at the gateway: the hold stays until it expires", order.order_id, order.txn_id
+        )
         outcome, changed = "left_to_expire", False
     elif event.type == "payment.refunded":
         outcome, changed = record_refund(order)

@@ -75,14 +75,13 @@ def open_pay_page(token: str, *, gateway: StripeGateway | None = None) -> PayPag
         claims = verify_for_site(token)
     except TokenError as exc:
         log.info("pay page refused a token: %s", exc.reason)
-        raise PaymentRefused(exc.reason, TOKEN_REFUSALS.get(exc.reason, "This payment link is not valid."), status=400)
+        message = TOKEN_REFUSALS.get(exc.reason, "This payment link is not valid.")
+        raise PaymentRefused(exc.reason, message, status=400) from exc
     status = holds.transaction_state(claims.session_id, claims.txn_id).get("status", "")
     if status in ("paid", "paid_after_expiry"):
         raise PaymentRefused("already_paid", "This reservation is already paid.", status=409)
     if status != "reserved":
-        raise PaymentRefused(
-            "not_held", "This reservation is no longer held: its units went back on sale.", status=409
-        )
+        raise PaymentRefused("not_held", "This reservation is no longer held: its units went back on sale.", status=409)
     gateway = gateway or stripe_gateway_from_settings()
     intent = _intent_for(claims, gateway)
     if intent.status == "canceled":

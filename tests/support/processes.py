@@ -474,12 +474,21 @@ class LocalStripe:
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
+    def flush(self) -> None:
+        """Forget every object (intents, charges, refunds, events): the next test starts from scratch."""
+        response = requests.delete(f"{self.url}/_config/data", timeout=5)
+        assert response.status_code == 200, response.text
+
     def send_webhooks_to(self, url: str) -> None:
         """Register our webhook endpoint (localstripe signs with ``WEBHOOK_SECRET`` and sends each event once)."""
         response = requests.post(
             f"{self.url}/_config/webhooks/flashsale", data={"url": url, "secret": self.WEBHOOK_SECRET}, timeout=5
         )
         assert response.status_code == 200, response.text
+
+    def send_no_webhooks(self) -> None:
+        """localstripe cannot forget an endpoint: point it at a closed loopback port (its deliveries fail there)."""
+        self.send_webhooks_to("http://127.0.0.1:9/")
 
     def confirm_card(self, client_secret: str, *, card: str = CARD) -> requests.Response:
         """What Stripe.js's ``confirmCardPayment`` sends from the shopper's browser: the card, the
