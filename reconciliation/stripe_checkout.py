@@ -17,7 +17,7 @@ from django.conf import settings
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_str
-from reconciliation.minor_units import AmountNotChargeable
+from reconciliation.minor_units import AmountNotChargeable, from_minor_units, to_minor_units
 from reconciliation.stripe_gateway import PaymentIntent, StripeGateway, stripe_gateway_from_settings
 from reservations import holds
 from reservations.tokens import TokenClaims, TokenError, verify_for_site
@@ -58,6 +58,12 @@ class PayPage:
     intent: PaymentIntent
     publishable_key: str
     js_url: str
+
+    @property
+    def total(self) -> str:
+        """The amount as the shopper reads it, with the currency's own decimals: ``99.80 EUR``, ``3000 JPY``."""
+        currency = self.claims.currency
+        return f"{from_minor_units(to_minor_units(self.claims.amount_decimal, currency), currency)} {currency}"
 
     @property
     def submitted(self) -> bool:

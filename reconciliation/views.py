@@ -131,6 +131,7 @@ def stripe_pay(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(return_url, status=303)
     context = {
         "claims": page.claims,
+        "total": page.total,
         "publishable_key": page.publishable_key,
         "client_secret": page.intent.client_secret,
         "js_url": page.js_url,

@@ -51,7 +51,7 @@ def test_the_reserve_request_answers_303_to_our_pay_page_and_calls_no_stripe(
 
 @pytest.mark.parametrize(
     "price, currency, minor, shown",
-    [(Decimal("49.90"), "EUR", 9980, "99.80 EUR"), (Decimal("1500"), "JPY", 3000, "3000.00 JPY")],
+    [(Decimal("49.90"), "EUR", 9980, "99.80 EUR"), (Decimal("1500"), "JPY", 3000, "3000 JPY")],
     ids=["two-decimal", "zero-decimal"],
 )
 def test_one_intent_for_exactly_the_held_amount_and_a_reload_reuses_it(

@@ -17,9 +17,9 @@ import pytest
 import requests
 import stripe
 from django.urls import reverse
+from plans.redis import as_str
 
 from plans import keys
-from plans.redis import as_str
 from reconciliation.gateway import get_gateway
 from reservations import stock
 from reservations.models import Transaction
