@@ -83,7 +83,9 @@ def order_from_intent(intent: Mapping) -> GatewayOrder | None:
     try:
         amount = from_minor_units(int(minor), currency)
     except (TypeError, ValueError) as exc:
-        raise GatewayError(f"Stripe sent a PaymentIntent with an amount we cannot read: {minor!r}") from exc
+        raise GatewayError(
+            f"Stripe sent a PaymentIntent with an amount we cannot read: {minor!r}", code="malformed"
+        ) from exc
     return GatewayOrder.from_api(
         {
             "id": intent.get("id"),
@@ -214,7 +216,12 @@ class StripeGateway:
             if not isinstance(obj, Mapping):
                 raise TypeError("data.object is not an object")
             order = self._order_for_event(stripe_type, obj)
-        except (ValueError, KeyError, TypeError, GatewayError) as exc:
+        except GatewayError as exc:
+            if exc.code != "malformed":
+                # Stripe did not answer our look-up (charge.refunded): a 500, and Stripe delivers it again.
+                raise
+            raise WebhookRejected("malformed", f"the body is not a Stripe event we can read: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("malformed", f"the body is not a Stripe event we can read: {exc}") from exc
         our_type = EVENT_TYPES.get(stripe_type, stripe_type)
         return WebhookEvent(event_id=event_id, type=our_type, order=order if our_type != stripe_type else None)
