@@ -4,6 +4,8 @@ its signed webhook to the live server, and the day's reconciliation lists locals
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -161,3 +163,40 @@ def test_the_days_reconciliation_against_localstripe_finds_injected_mismatches(
     # localstripe ignores the listing's `created` range: the day is filtered on our side.
     yesterday = reconcile_day(clock.now().date() - timedelta(days=1))
     assert (yesterday.status, yesterday.their_count) == (ReconciliationRun.Status.CLEAN, 0)
+
+
+def test_a_webhook_that_never_arrives_is_caught_by_the_days_reconciliation(localstripe, sale, make_user, client, clock):
+    # localstripe sends each event once; here it sends none (Stripe would retry, then give up).
+    held = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    response = client.get(held.url)
+    page = read_pay_page(response.status_code, response.content.decode())
+    assert localstripe.confirm_card(page.client_secret).json()["status"] == "succeeded"
+    drain_session(sale.session.pk)
+    assert Transaction.objects.get(txn_id=held.txn_id).status == Transaction.Status.RESERVED
+
+    run = reconcile_day(clock.now().date())
+
+    [missed] = run.discrepancies.all()
+    assert (missed.kind, missed.txn_id, missed.gateway_order_id) == (Kind.MISSING_HERE, held.txn_id, page.intent_id)
+    assert (run.their_paid_count, run.our_paid_count) == (1, 0)
+
+
+def test_concurrent_first_views_of_the_pay_page_make_one_intent(localstripe, live_server, sale, make_user):
+    held = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    url = f"{live_server.url}{held.url}"
+    start = threading.Barrier(6)
+
+    def view(_):
+        start.wait()
+        response = requests.get(url, timeout=20)
+        return read_pay_page(response.status_code, response.text)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pages = list(pool.map(view, range(6)))
+
+    assert {page.status for page in pages} <= {200, 202}
+    assert len({page.client_secret for page in pages if page.status == 200}) == 1
+    [intent] = localstripe.intents()
+    # Whoever was asked to wait finds the same intent when its page refreshes.
+    again = requests.get(url, timeout=20)
+    assert read_pay_page(again.status_code, again.text).intent_id == intent["id"]
