@@ -1,6 +1,6 @@
 """The payment webhook's work: authenticate the gateway's event once, confirm the payment, persist it.
 
-Confirming is ``reservations.stock.confirm_payment`` (atomic against the hold's expiry in Redis);
+Confirming is ``reservations.holds.confirm_payment`` (atomic against the hold's expiry in Redis);
 the Transaction row is then upserted so PostgreSQL says paid without waiting for the drainer.
 """
 

@@ -13,11 +13,11 @@ import requests
 from django.conf import settings
 
 from flashsale import clock
-from plans import keys
+from flashsale.store import keys
 from reconciliation.matching import reconcile_day
 from reconciliation.models import Compensation, Discrepancy, ReconciliationRun
 from reconciliation.payments import payment_status
-from reservations import stock
+from reservations import holds
 from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.support.pay_page import Held, hold, read_pay_page
@@ -123,7 +123,7 @@ def test_the_days_reconciliation_against_localstripe_finds_injected_mismatches(
     # B: our side says paid, but the intent at Stripe was never paid.
     unpaid = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
     unpaid_intent = open_pay_page(live_server, unpaid).intent_id
-    stock.confirm_payment(
+    holds.confirm_payment(
         sale.session.pk, unpaid.txn_id, gateway_order_id=unpaid_intent, amount="49.90", now=clock.now()
     )
     # C: paid at Stripe for one euro, not our 49.90 (an intent made past our pay page).

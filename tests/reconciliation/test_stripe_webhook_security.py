@@ -17,11 +17,11 @@ import pytest
 import requests
 import stripe
 from django.urls import reverse
-from plans.redis import as_str
 
-from plans import keys
+from flashsale.store import keys
+from flashsale.store.replies import as_str
 from reconciliation.gateway import get_gateway
-from reservations import stock
+from reservations import holds
 from reservations.models import Transaction
 from tests.support.pay_page import Held, hold, read_pay_page
 
@@ -55,7 +55,7 @@ def counts(redis_conn, sale) -> dict[str, int]:
 
 
 def status_of(sale, held: Held) -> str:
-    return stock.transaction_state(sale.session.pk, held.txn_id)["status"]
+    return holds.transaction_state(sale.session.pk, held.txn_id)["status"]
 
 
 @pytest.fixture
