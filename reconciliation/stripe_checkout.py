@@ -20,6 +20,7 @@ from flashsale.store.replies import as_str
 from reconciliation.minor_units import AmountNotChargeable, from_minor_units, to_minor_units
 from reconciliation.stripe_gateway import PaymentIntent, StripeGateway, stripe_gateway_from_settings
 from reservations import holds
+from reservations.states import PAID_AFTER_EXPIRY, ReservationStatus
 from reservations.tokens import TokenClaims, TokenError, verify_for_site
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,9 @@ def open_pay_page(token: str, *, gateway: StripeGateway | None = None) -> PayPag
         message = TOKEN_REFUSALS.get(exc.reason, "This payment link is not valid.")
         raise PaymentRefused(exc.reason, message, status=400) from exc
     status = holds.transaction_state(claims.session_id, claims.txn_id).get("status", "")
-    if status in ("paid", "paid_after_expiry"):
+    if status in (ReservationStatus.PAID, PAID_AFTER_EXPIRY):
         raise PaymentRefused("already_paid", "This reservation is already paid.", status=409)
-    if status != "reserved":
+    if status != ReservationStatus.RESERVED:
         raise PaymentRefused("not_held", "This reservation is no longer held: its units went back on sale.", status=409)
     gateway = gateway or stripe_gateway_from_settings()
     intent = _intent_for(claims, gateway)
