@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import stripe
@@ -22,6 +23,9 @@ from django.urls import get_script_prefix, reverse
 from reconciliation.gateway import GatewayError, GatewayOrder, WebhookEvent, WebhookRejected
 from reconciliation.minor_units import from_minor_units, to_minor_units
 from reservations.tokens import TokenClaims
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams, PaymentIntentListParams
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,8 @@ def order_from_intent(intent: Mapping) -> GatewayOrder | None:
         minor = received if received is not None else (charge.get("amount") if charge is not None else minor)
     currency = str(intent.get("currency") or "")
     try:
+        if minor is None:
+            raise ValueError("no amount")
         amount = from_minor_units(int(minor), currency)
     except (TypeError, ValueError) as exc:
         raise GatewayError(
@@ -159,12 +165,13 @@ class StripeGateway:
         same intent. The caller remembers the id as well (``stripe_checkout``), which covers servers
         that ignore idempotency keys and repeats after a day.
         """
-        params = {
+        params: PaymentIntentCreateParams = {
             "amount": to_minor_units(claims.amount_decimal, claims.currency),
             "currency": claims.currency.lower(),
-            # The Card Element and confirmCardPayment take cards only. (No description: the metadata says it
-            # all, and localstripe refuses parameters beyond amount, currency, metadata and payment methods.)
-            "payment_method_types": ["card"],
+            # The Card Element and confirmCardPayment take cards only (the API version this client pins
+            # names the list allowed_payment_method_types). No description: the metadata says it all,
+            # and localstripe refuses parameters beyond amount, currency, metadata and payment methods.
+            "allowed_payment_method_types": ["card"],
             "metadata": {
                 "txn_id": claims.txn_id,
                 "session_id": str(claims.session_id),
@@ -179,7 +186,7 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             raise _gateway_error(f"Creating the payment of {claims.txn_id} failed", exc) from exc
-        return PaymentIntent(id=intent.id, client_secret=intent.client_secret, status=intent.status)
+        return PaymentIntent(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntent | None:
         try:
@@ -190,7 +197,7 @@ class StripeGateway:
             raise _gateway_error(f"Reading payment {intent_id} failed", exc) from exc
         except stripe.StripeError as exc:
             raise _gateway_error(f"Reading payment {intent_id} failed", exc) from exc
-        return PaymentIntent(id=intent.id, client_secret=intent.client_secret, status=intent.status)
+        return PaymentIntent(id=intent.id, client_secret=intent.client_secret or "", status=intent.status)
 
     # --- webhooks ----------------------------------------------------------------------------
 
@@ -250,7 +257,11 @@ class StripeGateway:
         """
         start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
         first, last = int(start.timestamp()), int((start + timedelta(days=1)).timestamp())
-        params = {"limit": PAGE_SIZE, "created": {"gte": first, "lt": last}, "expand": ["data.latest_charge"]}
+        params: PaymentIntentListParams = {
+            "limit": PAGE_SIZE,
+            "created": {"gte": first, "lt": last},
+            "expand": ["data.latest_charge"],
+        }
         try:
             for intent in self.client.v1.payment_intents.list(params=params).auto_paging_iter():
                 data = _plain(intent)

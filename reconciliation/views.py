@@ -113,19 +113,19 @@ def stripe_pay(request: HttpRequest) -> HttpResponse:
     try:
         page = open_pay_page(request.GET.get("token", ""))
     except PaymentRefused as exc:
-        context = {"title": "Payment refused", "message": exc.message, "reason": exc.reason}
-        return render(request, "reconciliation/stripe_refused.html", context, status=exc.status)
+        refused = {"title": "Payment refused", "message": exc.message, "reason": exc.reason}
+        return render(request, "reconciliation/stripe_refused.html", refused, status=exc.status)
     except PaymentBeingPrepared:
         # A second tab or a double click while the first request makes the PaymentIntent.
         return render(request, "reconciliation/stripe_preparing.html", status=202)
     except GatewayError as exc:
         log.error("pay page: Stripe failed: %s", exc)
-        context = {
+        unavailable = {
             "title": "Payment provider unavailable",
             "message": "We could not reach the payment provider. Please try again in a moment.",
             "reason": "gateway",
         }
-        return render(request, "reconciliation/stripe_refused.html", context, status=502)
+        return render(request, "reconciliation/stripe_refused.html", unavailable, status=502)
     return_url = _return_url(page.claims.txn_id)
     if page.submitted:
         return HttpResponseRedirect(return_url, status=303)

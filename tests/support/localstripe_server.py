@@ -2,9 +2,11 @@
 
 localstripe (PyPI) is a stateful Stripe-compatible server with signed webhooks and a stand-in
 Stripe.js. Read in its source (1.15.10, on Python 3.11 with aiohttp 3.14 it runs as is), it
-lacks or does differently four things our tests need; this runner patches them here, in the
+lacks or does differently five things our tests need; this runner patches them here, in the
 test harness, never in the product:
 
+0. Its PaymentIntents take ``payment_method_types``; the API version our ``stripe`` client pins
+   names that list ``allowed_payment_method_types``: here both are accepted.
 1. It binds every interface (``::``): here it listens on 127.0.0.1 only.
 2. It pickles its whole store to ``/tmp/localstripe.pickle`` on every write, a file any other
    run on the machine shares: here the store stays in memory (we always start from scratch).
@@ -74,9 +76,17 @@ CONFIRM_CARD_PAYMENT_JS = """
 
 
 def patch_localstripe() -> None:
-    """Patches 2 and 3 (module level); 1 and 4 are in ``main`` and ``harness_routes``."""
+    """Patches 0, 2 and 3 (module level); 1 and 4 are in ``main`` and ``harness_routes``."""
     from localstripe import resources
 
+    create_intent = resources.PaymentIntent.__init__
+
+    def create_with_allowed_types(self, allowed_payment_method_types=None, **kwargs):
+        if allowed_payment_method_types is not None:
+            kwargs.setdefault("payment_method_types", allowed_payment_method_types)
+        create_intent(self, **kwargs)
+
+    resources.PaymentIntent.__init__ = create_with_allowed_types
     resources.Store.dump_to_disk = lambda self: None
 
     def list_ignoring_created(cls, url, created=None, **kwargs):
