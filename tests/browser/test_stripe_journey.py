@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from plans.loading import load_session_into_redis
 from reservations import holds
 from reservations.models import Transaction
-from tests.browser.support import BROWSER_MARKS, Screenshots
 from tests.factories import make_item, make_product, make_session
+from tests.support.browser import BROWSER_MARKS, Screenshots
 from tests.support.polling import wait_until
 
 pytestmark = BROWSER_MARKS

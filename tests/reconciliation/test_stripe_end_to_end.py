@@ -20,7 +20,8 @@ from reconciliation.payments import payment_status
 from reservations import holds
 from reservations.drain import drain_session
 from reservations.models import Transaction
-from tests.support.pay_page import Held, hold, read_pay_page
+from tests.support.pay_page import read_pay_page
+from tests.support.payments import Checkout, reserve
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.slow
 Kind = Discrepancy.Kind
 
 
-def open_pay_page(live_server, held: Held):
+def open_pay_page(live_server, held: Checkout):
     response = requests.get(f"{live_server.url}{held.url}", timeout=10)
     page = read_pay_page(response.status_code, response.text)
     assert page.status == 200, page.text
@@ -52,7 +53,7 @@ def test_a_card_payment_is_confirmed_by_localstripes_webhook_and_the_day_reconci
     localstripe_webhooks, live_server, sale, make_user, redis_conn, client
 ):
     shopper = make_user()
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk, quantity=2)
+    held = reserve(sale, shopper, quantity=2)
     page = open_pay_page(live_server, held)
     assert "Pay 99.80 EUR" in page.text
 
@@ -78,7 +79,7 @@ def test_a_payment_after_expiry_is_recorded_never_oversold_and_refunded_by_the_r
     localstripe_webhooks, live_server, sale, make_user, redis_conn, clock
 ):
     shopper = make_user()
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     page = open_pay_page(live_server, held)
     # The shopper dawdles on the pay page past the hold's expiry, then pays.
     clock.advance(seconds=settings.FLASHSALE_RESERVATION_TTL_SECONDS + 1)
@@ -117,17 +118,17 @@ def test_the_days_reconciliation_against_localstripe_finds_injected_mismatches(
     base = localstripe_webhooks.url
     shopper = make_user()
     # A: paid as it should be.
-    matched = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    matched = reserve(sale, shopper)
     localstripe_webhooks.confirm_card(open_pay_page(live_server, matched).client_secret)
     row_when(matched.txn_id, lambda r: r.status == Transaction.Status.PAID, "A to be paid")
     # B: our side says paid, but the intent at Stripe was never paid.
-    unpaid = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    unpaid = reserve(sale, make_user())
     unpaid_intent = open_pay_page(live_server, unpaid).intent_id
     holds.confirm_payment(
         sale.session.pk, unpaid.txn_id, gateway_order_id=unpaid_intent, amount="49.90", now=clock.now()
     )
     # C: paid at Stripe for one euro, not our 49.90 (an intent made past our pay page).
-    cheap = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    cheap = reserve(sale, make_user())
     injected = stripe_api.post(
         f"{base}/v1/payment_intents",
         data={"amount": "100", "currency": "eur", "metadata[txn_id]": cheap.txn_id, "metadata[units]": "1"},
@@ -167,7 +168,7 @@ def test_the_days_reconciliation_against_localstripe_finds_injected_mismatches(
 
 def test_a_webhook_that_never_arrives_is_caught_by_the_days_reconciliation(localstripe, sale, make_user, client, clock):
     # localstripe sends each event once; here it sends none (Stripe would retry, then give up).
-    held = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    held = reserve(sale, make_user())
     response = client.get(held.url)
     page = read_pay_page(response.status_code, response.content.decode())
     assert localstripe.confirm_card(page.client_secret).json()["status"] == "succeeded"
@@ -182,7 +183,7 @@ def test_a_webhook_that_never_arrives_is_caught_by_the_days_reconciliation(local
 
 
 def test_concurrent_first_views_of_the_pay_page_make_one_intent(localstripe, live_server, sale, make_user):
-    held = hold(sale.session.pk, sale.item.pk, user_id=make_user().pk)
+    held = reserve(sale, make_user())
     url = f"{live_server.url}{held.url}"
     start = threading.Barrier(6)
 

@@ -22,7 +22,9 @@ from reservations.checkout import checkout_url
 from reservations.tokens import sign_token, verify_for_site
 from tests.factories import make_item, make_product, make_session
 from tests.support.passes import give_pass
-from tests.support.pay_page import hold, read_pay_page
+from tests.support.pay_page import read_pay_page
+from tests.support.payments import reserve
+from tests.support.sales import Sale
 
 
 def open_page(client, url: str):
@@ -62,7 +64,7 @@ def test_one_intent_for_exactly_the_held_amount_and_a_reload_reuses_it(
     load_session_into_redis(session, now=site_clock.now())
     shopper = make_user()
     client.force_login(shopper)
-    held = hold(session.pk, item.pk, user_id=shopper.pk, quantity=2)
+    held = reserve(Sale(session=session, items=[item]), shopper, quantity=2)
 
     first = open_page(client, held.url)
     assert first.status == 200, first.text
@@ -93,7 +95,7 @@ def test_one_intent_for_exactly_the_held_amount_and_a_reload_reuses_it(
 
 def test_a_request_while_another_creates_the_intent_is_asked_to_wait(localstripe, sale, client, make_user, redis_conn):
     shopper = make_user()
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     redis_conn.set(keys.payment_intent(held.txn_id), "creating", ex=30)
 
     page = open_page(client, held.url)
@@ -105,7 +107,7 @@ def test_a_request_while_another_creates_the_intent_is_asked_to_wait(localstripe
 @pytest.mark.parametrize("tampering", ["tampered", "unknown_key", "expired", "malformed"])
 def test_a_bad_token_is_refused_and_no_intent_is_made(localstripe, sale, client, make_user, settings, clock, tampering):
     shopper = make_user()
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     token = parse_qs(urlsplit(held.url).query)["token"][0]
     claims = verify_for_site(token)
     keys_, kid = settings.FLASHSALE_TOKEN_KEYS, settings.FLASHSALE_TOKEN_SIGNING_KEY_ID
@@ -129,7 +131,7 @@ def test_a_bad_token_is_refused_and_no_intent_is_made(localstripe, sale, client,
 
 def test_a_paid_reservation_is_refused(localstripe, sale, client, make_user, clock):
     shopper = make_user()
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     holds.confirm_payment(
         sale.session.pk, held.txn_id, gateway_order_id="pi_elsewhere", amount="49.90", now=clock.now()
     )
@@ -143,7 +145,7 @@ def test_a_paid_reservation_is_refused(localstripe, sale, client, make_user, clo
 def test_once_paid_at_stripe_a_reload_goes_to_the_return_page(localstripe, sale, client, make_user):
     shopper = make_user()
     client.force_login(shopper)
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     page = open_page(client, held.url)
     assert localstripe.confirm_card(page.client_secret).json()["status"] == "succeeded"
 

@@ -23,7 +23,8 @@ from flashsale.store.replies import as_str
 from reconciliation.gateway import get_gateway
 from reservations import holds
 from reservations.models import Transaction
-from tests.support.pay_page import Held, hold, read_pay_page
+from tests.support.pay_page import read_pay_page
+from tests.support.payments import Checkout, reserve
 
 _ids = count(1)
 
@@ -54,7 +55,7 @@ def counts(redis_conn, sale) -> dict[str, int]:
     return {as_str(k): int(v) for k, v in raw.items()}
 
 
-def status_of(sale, held: Held) -> str:
+def status_of(sale, held: Checkout) -> str:
     return holds.transaction_state(sale.session.pk, held.txn_id)["status"]
 
 
@@ -63,7 +64,7 @@ def shopper(make_user):
     return make_user()
 
 
-def intent_for(client, localstripe, held: Held, *, card: str | None = None) -> dict:
+def intent_for(client, localstripe, held: Checkout, *, card: str | None = None) -> dict:
     """Open the pay page (the PaymentIntent is made there), pay with ``card`` if given, read the intent."""
     response = client.get(held.url)
     page = read_pay_page(response.status_code, response.content.decode())
@@ -76,7 +77,7 @@ def intent_for(client, localstripe, held: Held, *, card: str | None = None) -> d
 def test_a_signed_success_confirms_the_hold_and_its_replay_changes_nothing(
     localstripe, sale, client, shopper, redis_conn
 ):
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk, quantity=2)
+    held = reserve(sale, shopper, quantity=2)
     intent = intent_for(client, localstripe, held, card=localstripe.CARD)
     assert intent["status"] == "succeeded"
     body = event_body("payment_intent.succeeded", intent)
@@ -105,7 +106,7 @@ def test_a_signed_success_confirms_the_hold_and_its_replay_changes_nothing(
 def test_a_forged_stale_or_unsigned_event_is_refused_and_writes_nothing(
     localstripe, sale, client, shopper, redis_conn, settings, forgery
 ):
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     intent = intent_for(client, localstripe, held, card=localstripe.CARD)
     body = event_body("payment_intent.succeeded", intent, event_id="evt_forged")
     signature = {
@@ -156,7 +157,7 @@ def test_a_payment_intent_that_is_not_ours_is_acknowledged_and_ignored(localstri
 
 
 def test_a_declined_card_leaves_the_hold_to_expire(localstripe, sale, client, shopper, redis_conn):
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     intent = intent_for(client, localstripe, held, card=localstripe.DECLINED_CARD)
     assert intent["status"] == "requires_payment_method"
     body = event_body("payment_intent.payment_failed", intent)
@@ -169,7 +170,7 @@ def test_a_declined_card_leaves_the_hold_to_expire(localstripe, sale, client, sh
 
 
 def test_a_cancelled_payment_gives_the_units_back_at_once(localstripe, sale, client, shopper, redis_conn):
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     intent = intent_for(client, localstripe, held)
     cancelled = requests.post(
         f"{localstripe.url}/v1/payment_intents/{intent['id']}/cancel", auth=(localstripe.SECRET_KEY, ""), timeout=5
@@ -187,7 +188,7 @@ def test_a_cancelled_payment_gives_the_units_back_at_once(localstripe, sale, cli
 
 
 def test_a_refund_made_at_stripe_is_recorded(localstripe, sale, client, shopper, redis_conn):
-    held = hold(sale.session.pk, sale.item.pk, user_id=shopper.pk)
+    held = reserve(sale, shopper)
     intent = intent_for(client, localstripe, held, card=localstripe.CARD)
     paid = event_body("payment_intent.succeeded", intent)
     assert deliver(client, paid, signed(paid, localstripe.WEBHOOK_SECRET)).json()["outcome"] == "paid"
