@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from flashsale.payment_origins import payment_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLASHSALE_VAR_DIR", BASE_DIR / "var"))
@@ -290,75 +291,44 @@ if FLASHSALE_TOKEN_SIGNING_KEY_ID not in FLASHSALE_TOKEN_KEYS:
 
 # Which payment gateway takes the money: "sandbox" (our own stand-in process, the default) or
 # "stripe". Anything else is refused here, at start-up, not at the first payment.
-FLASHSALE_GATEWAYS = ("sandbox", "stripe")
 FLASHSALE_GATEWAY = os.environ.get("FLASHSALE_GATEWAY", "sandbox").strip().lower()
-if FLASHSALE_GATEWAY not in FLASHSALE_GATEWAYS:
+if FLASHSALE_GATEWAY not in ("sandbox", "stripe"):
     raise ImproperlyConfigured(
-        f"FLASHSALE_GATEWAY={FLASHSALE_GATEWAY!r} is not a known payment gateway; use one of: "
-        + ", ".join(FLASHSALE_GATEWAYS)
+        f"FLASHSALE_GATEWAY={FLASHSALE_GATEWAY!r} is not a known payment gateway; use one of: sandbox, stripe"
     )
 FLASHSALE_GATEWAY_URL = os.environ.get("FLASHSALE_GATEWAY_URL", "http://127.0.0.1:8001").rstrip("/")
 # The gateway's API as seen from our servers, when it differs from the shoppers' URL (containers).
 FLASHSALE_GATEWAY_INTERNAL_URL = os.environ.get("FLASHSALE_GATEWAY_INTERNAL_URL", "").strip().rstrip("/")
-if FLASHSALE_GATEWAY == "sandbox" or not PRODUCTION:
-    FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET")
-    FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY")
-else:
-    # A production site on another gateway never talks to the sandbox: it needs none of its secrets.
-    FLASHSALE_GATEWAY_WEBHOOK_SECRET = os.environ.get("FLASHSALE_GATEWAY_WEBHOOK_SECRET", "").strip()
-    FLASHSALE_GATEWAY_API_KEY = os.environ.get("FLASHSALE_GATEWAY_API_KEY", "").strip()
+# A production site on Stripe never talks to the sandbox: it needs none of the sandbox's secrets.
+_needs_sandbox = FLASHSALE_GATEWAY == "sandbox" or not PRODUCTION
+FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET") if _needs_sandbox else ""
+FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY") if _needs_sandbox else ""
 FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Stripe (FLASHSALE_GATEWAY=stripe): the account's secret and publishable keys and the webhook
-# endpoint's signing secret, from the environment only (no defaults: keys belong to one account).
-# STRIPE_API_BASE and STRIPE_JS_URL point elsewhere than Stripe only for a Stripe-compatible test
-# server (localstripe).
-STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "").strip()
-STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "").strip()
-STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
+# Stripe: the account's secret and publishable keys and the webhook endpoint's signing secret, from
+# the environment only (they belong to one account), required with FLASHSALE_GATEWAY=stripe.
+# STRIPE_API_BASE and STRIPE_JS_URL point elsewhere only for a Stripe-compatible test server.
+_stripe_keys = {
+    f"STRIPE_{name}": os.environ.get(f"STRIPE_{name}", "").strip()
+    for name in ("SECRET_KEY", "PUBLISHABLE_KEY", "WEBHOOK_SECRET")
+}
+STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET = _stripe_keys.values()
+if FLASHSALE_GATEWAY == "stripe" and (_missing := [name for name, value in _stripe_keys.items() if not value]):
+    raise ImproperlyConfigured(
+        f"FLASHSALE_GATEWAY=stripe needs {', '.join(_missing)} in the environment "
+        "(Stripe dashboard: Developers → API keys, and the webhook endpoint's signing secret)"
+    )
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").strip().rstrip("/")
 STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/").strip()
-if FLASHSALE_GATEWAY == "stripe":
-    _required = {
-        "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
-        "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
-        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
-    }
-    _missing = [name for name, value in _required.items() if not value]
-    if _missing:
-        raise ImproperlyConfigured(
-            f"FLASHSALE_GATEWAY=stripe needs {', '.join(_missing)} in the environment "
-            "(Stripe dashboard: Developers → API keys, and the webhook endpoint's signing secret)"
-        )
-# Retries of a failed Stripe API call (connection errors, 409/429/5xx; the client keeps one
-# idempotency key across them), and seconds to wait for one answer.
+# Retries of a failed Stripe call (the client keeps its idempotency key), and seconds per answer.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-# Origins the payment provider's browser code needs, for a Content-Security-Policy to allow:
-# its script (STRIPE_JS_URL), the frames it opens (card fields, 3-D Secure) and the API it calls.
-# Empty with the sandbox, whose pages are its own.
-_stripe_js_origin = _origin(STRIPE_JS_URL)
-_stripe_default = _stripe_js_origin == "https://js.stripe.com"
-FLASHSALE_PAYMENT_SCRIPT_ORIGINS = env_list(
-    "FLASHSALE_PAYMENT_SCRIPT_ORIGINS", [_stripe_js_origin] if FLASHSALE_GATEWAY == "stripe" else []
-)
-FLASHSALE_PAYMENT_FRAME_ORIGINS = env_list(
-    "FLASHSALE_PAYMENT_FRAME_ORIGINS",
-    ([_stripe_js_origin] + (["https://hooks.stripe.com"] if _stripe_default else []))
-    if FLASHSALE_GATEWAY == "stripe"
-    else [],
-)
-FLASHSALE_PAYMENT_CONNECT_ORIGINS = env_list(
-    "FLASHSALE_PAYMENT_CONNECT_ORIGINS",
-    (["https://api.stripe.com"] if _stripe_default else [_stripe_js_origin]) if FLASHSALE_GATEWAY == "stripe" else [],
-)
+# Origins the payment provider's browser code needs, for a Content-Security-Policy to allow (its
+# script, the frames it opens, the API it calls): flashsale/payment_origins.py. None on the sandbox.
+_origins = payment_origins(FLASHSALE_GATEWAY, STRIPE_JS_URL)
+FLASHSALE_PAYMENT_SCRIPT_ORIGINS = env_list("FLASHSALE_PAYMENT_SCRIPT_ORIGINS", _origins.script)
+FLASHSALE_PAYMENT_FRAME_ORIGINS = env_list("FLASHSALE_PAYMENT_FRAME_ORIGINS", _origins.frame)
+FLASHSALE_PAYMENT_CONNECT_ORIGINS = env_list("FLASHSALE_PAYMENT_CONNECT_ORIGINS", _origins.connect)
 
 LOGGING = {
     "version": 1,
