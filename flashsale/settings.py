@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from flashsale.payment_origins import payment_origins
+from flashsale.payment_settings import gateway_name, payment_origins, stripe_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLASHSALE_VAR_DIR", BASE_DIR / "var"))
@@ -290,12 +290,8 @@ if FLASHSALE_TOKEN_SIGNING_KEY_ID not in FLASHSALE_TOKEN_KEYS:
     raise ImproperlyConfigured("FLASHSALE_TOKEN_SIGNING_KEY_ID must name one of FLASHSALE_TOKEN_KEYS")
 
 # Which payment gateway takes the money: "sandbox" (our own stand-in process, the default) or
-# "stripe". Anything else is refused here, at start-up, not at the first payment.
-FLASHSALE_GATEWAY = os.environ.get("FLASHSALE_GATEWAY", "sandbox").strip().lower()
-if FLASHSALE_GATEWAY not in ("sandbox", "stripe"):
-    raise ImproperlyConfigured(
-        f"FLASHSALE_GATEWAY={FLASHSALE_GATEWAY!r} is not a known payment gateway; use one of: sandbox, stripe"
-    )
+# "stripe". Anything else, and Stripe without its keys, stops the start-up (flashsale/payment_settings.py).
+FLASHSALE_GATEWAY = gateway_name(os.environ.get("FLASHSALE_GATEWAY", "sandbox"))
 FLASHSALE_GATEWAY_URL = os.environ.get("FLASHSALE_GATEWAY_URL", "http://127.0.0.1:8001").rstrip("/")
 # The gateway's API as seen from our servers, when it differs from the shoppers' URL (containers).
 FLASHSALE_GATEWAY_INTERNAL_URL = os.environ.get("FLASHSALE_GATEWAY_INTERNAL_URL", "").strip().rstrip("/")
@@ -308,23 +304,14 @@ FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000
 # Stripe: the account's secret and publishable keys and the webhook endpoint's signing secret, from
 # the environment only (they belong to one account), required with FLASHSALE_GATEWAY=stripe.
 # STRIPE_API_BASE and STRIPE_JS_URL point elsewhere only for a Stripe-compatible test server.
-_stripe_keys = {
-    f"STRIPE_{name}": os.environ.get(f"STRIPE_{name}", "").strip()
-    for name in ("SECRET_KEY", "PUBLISHABLE_KEY", "WEBHOOK_SECRET")
-}
-STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET = _stripe_keys.values()
-if FLASHSALE_GATEWAY == "stripe" and (_missing := [name for name, value in _stripe_keys.items() if not value]):
-    raise ImproperlyConfigured(
-        f"FLASHSALE_GATEWAY=stripe needs {', '.join(_missing)} in the environment "
-        "(Stripe dashboard: Developers → API keys, and the webhook endpoint's signing secret)"
-    )
+STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET = stripe_keys(os.environ, gateway=FLASHSALE_GATEWAY)
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").strip().rstrip("/")
 STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/").strip()
 # Retries of a failed Stripe call (the client keeps its idempotency key), and seconds per answer.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
 # Origins the payment provider's browser code needs, for a Content-Security-Policy to allow (its
-# script, the frames it opens, the API it calls): flashsale/payment_origins.py. None on the sandbox.
+# script, the frames it opens, the API it calls): flashsale/payment_settings.py. None on the sandbox.
 _origins = payment_origins(FLASHSALE_GATEWAY, STRIPE_JS_URL)
 FLASHSALE_PAYMENT_SCRIPT_ORIGINS = env_list("FLASHSALE_PAYMENT_SCRIPT_ORIGINS", _origins.script)
 FLASHSALE_PAYMENT_FRAME_ORIGINS = env_list("FLASHSALE_PAYMENT_FRAME_ORIGINS", _origins.frame)
