@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from flashsale.payment_settings import gateway_name, payment_origins, stripe_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLASHSALE_VAR_DIR", BASE_DIR / "var"))
 
@@ -287,13 +289,33 @@ FLASHSALE_TOKEN_SIGNING_KEY_ID = os.environ.get("FLASHSALE_TOKEN_SIGNING_KEY_ID"
 if FLASHSALE_TOKEN_SIGNING_KEY_ID not in FLASHSALE_TOKEN_KEYS:
     raise ImproperlyConfigured("FLASHSALE_TOKEN_SIGNING_KEY_ID must name one of FLASHSALE_TOKEN_KEYS")
 
-FLASHSALE_GATEWAY = os.environ.get("FLASHSALE_GATEWAY", "sandbox")
+# Which payment gateway takes the money: "sandbox" (our own stand-in process, the default) or
+# "stripe". Anything else, and Stripe without its keys, stops the start-up (flashsale/payment_settings.py).
+FLASHSALE_GATEWAY = gateway_name(os.environ.get("FLASHSALE_GATEWAY", "sandbox"))
 FLASHSALE_GATEWAY_URL = os.environ.get("FLASHSALE_GATEWAY_URL", "http://127.0.0.1:8001").rstrip("/")
 # The gateway's API as seen from our servers, when it differs from the shoppers' URL (containers).
 FLASHSALE_GATEWAY_INTERNAL_URL = os.environ.get("FLASHSALE_GATEWAY_INTERNAL_URL", "").strip().rstrip("/")
-FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET")
-FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY")
+# A production site on Stripe never talks to the sandbox: it needs none of the sandbox's secrets.
+_needs_sandbox = FLASHSALE_GATEWAY == "sandbox" or not PRODUCTION
+FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET") if _needs_sandbox else ""
+FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY") if _needs_sandbox else ""
 FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Stripe: the account's secret and publishable keys and the webhook endpoint's signing secret, from
+# the environment only (they belong to one account), required with FLASHSALE_GATEWAY=stripe.
+# STRIPE_API_BASE and STRIPE_JS_URL point elsewhere only for a Stripe-compatible test server.
+STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET = stripe_keys(os.environ, gateway=FLASHSALE_GATEWAY)
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").strip().rstrip("/")
+STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/").strip()
+# Retries of a failed Stripe call (the client keeps its idempotency key), and seconds per answer.
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
+# Origins the payment provider's browser code needs, for a Content-Security-Policy to allow (its
+# script, the frames it opens, the API it calls): flashsale/payment_settings.py. None on the sandbox.
+_origins = payment_origins(FLASHSALE_GATEWAY, STRIPE_JS_URL)
+FLASHSALE_PAYMENT_SCRIPT_ORIGINS = env_list("FLASHSALE_PAYMENT_SCRIPT_ORIGINS", _origins.script)
+FLASHSALE_PAYMENT_FRAME_ORIGINS = env_list("FLASHSALE_PAYMENT_FRAME_ORIGINS", _origins.frame)
+FLASHSALE_PAYMENT_CONNECT_ORIGINS = env_list("FLASHSALE_PAYMENT_CONNECT_ORIGINS", _origins.connect)
 
 LOGGING = {
     "version": 1,

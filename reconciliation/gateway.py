@@ -1,7 +1,9 @@
 """Our client of the payment gateway: checkout URL, webhook verification, order listing, refunds.
 
-The gateway is chosen with ``FLASHSALE_GATEWAY`` (only ``"sandbox"`` exists: the sandbox
-gateway process, which speaks the same HTTP API a production adapter would wrap).
+The gateway is chosen with ``FLASHSALE_GATEWAY``: ``"sandbox"`` (the sandbox gateway process,
+the default) or ``"stripe"`` (``reconciliation.stripe_gateway``). Every caller goes through
+``get_gateway()`` and the ``Gateway`` interface, so the reserve redirect, the webhooks, the daily
+reconciliation and the refunds work the same whichever provider takes the money.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Protocol
 from urllib.parse import quote
 
@@ -140,15 +143,22 @@ def _optional_int(value) -> int | None:
 
 @dataclass(frozen=True)
 class WebhookEvent:
+    """A verified event in our terms. ``type``: payment.succeeded | payment.cancelled | payment.failed |
+    payment.refunded, or the provider's own name for an event we do not act on (``order`` is then None,
+    as it is for a provider's payment that is not one of ours)."""
+
     event_id: str
-    type: str  # payment.succeeded | payment.cancelled
-    order: GatewayOrder
+    type: str
+    order: GatewayOrder | None
 
 
 class Gateway(Protocol):
     name: str
 
-    def checkout_url(self, token: str) -> str: ...
+    def checkout_url(self, token: str) -> str:
+        """Where the reserve answer sends the shopper with their signed token. Builds a URL only:
+        it runs on the reserve request, which never calls the provider."""
+        ...
 
     def verify_webhook(self, *, body: bytes, headers: Mapping[str, str], now: float) -> WebhookEvent: ...
 
@@ -192,8 +202,15 @@ class SandboxGateway:
         self.timeout = timeout
         self.tolerance_seconds = tolerance_seconds
         self.page_size = page_size
-        self._http = retrying_session(retries=retries, backoff_seconds=retry_backoff_seconds)
-        self._http.headers["Authorization"] = f"Bearer {api_key}"
+        self.retries = retries
+        self.retry_backoff_seconds = retry_backoff_seconds
+
+    @cached_property
+    def _http(self) -> requests.Session:
+        # Made on first use: the reserve request builds a gateway for its redirect and never calls the API.
+        session = retrying_session(retries=self.retries, backoff_seconds=self.retry_backoff_seconds)
+        session.headers["Authorization"] = f"Bearer {self.api_key}"
+        return session
 
     def checkout_url(self, token: str) -> str:
         return f"{self.base_url}/checkout/?token={quote(token, safe='')}"
@@ -267,8 +284,12 @@ class SandboxGateway:
 
 
 def get_gateway() -> Gateway:
-    """The gateway named by ``FLASHSALE_GATEWAY``, configured from settings."""
+    """The gateway named by ``FLASHSALE_GATEWAY``, configured from settings (cheap: no connection is made)."""
     name = settings.FLASHSALE_GATEWAY
+    if name == "stripe":
+        from reconciliation.stripe_gateway import stripe_gateway_from_settings
+
+        return stripe_gateway_from_settings()
     if name == "sandbox":
         return SandboxGateway(
             base_url=settings.FLASHSALE_GATEWAY_URL,
@@ -280,7 +301,7 @@ def get_gateway() -> Gateway:
             retries=settings.FLASHSALE_GATEWAY_RETRIES,
             retry_backoff_seconds=settings.FLASHSALE_GATEWAY_RETRY_BACKOFF_SECONDS,
         )
-    raise ImproperlyConfigured(f"FLASHSALE_GATEWAY={name!r} is not a known gateway (known: 'sandbox')")
+    raise ImproperlyConfigured(f"FLASHSALE_GATEWAY={name!r} is not a known gateway (known: 'sandbox', 'stripe')")
 
 
 def checkout_url(token: str) -> str:

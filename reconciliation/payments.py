@@ -1,6 +1,6 @@
 """The payment webhook's work: authenticate the gateway's event once, confirm the payment, persist it.
 
-Confirming is ``reservations.stock.confirm_payment`` (atomic against the hold's expiry in Redis);
+Confirming is ``reservations.holds.confirm_payment`` (atomic against the hold's expiry in Redis);
 the Transaction row is then upserted so PostgreSQL says paid without waiting for the drainer.
 """
 
@@ -51,7 +51,7 @@ class WebhookResult:
     event_id: str
     type: str
     txn_id: str
-    outcome: str  # confirm_payment's outcome, "cancelled", "released", or "ignored"
+    outcome: str  # confirm_payment's outcome, cancelled, released, left_to_expire, refunded, already_refunded, ignored
     changed: bool
 
 
@@ -59,7 +59,7 @@ class WebhookResult:
 class PaymentStatus:
     """What the shopper's return page may say about a transaction."""
 
-    state: str  # pending | paid | paid_after_expiry | amount_mismatch | cancelled | unknown
+    state: str  # pending | paid | paid_after_expiry | amount_mismatch | cancelled | refunded | unknown
     user_id: int | None
 
 
@@ -93,15 +93,31 @@ def handle_webhook(*, body: bytes, headers, gateway: Gateway | None = None) -> W
 
 def apply_event(event: WebhookEvent) -> WebhookResult:
     order = event.order
-    if event.type == "payment.succeeded":
+    if order is None:
+        # Another event type, or a payment of the provider's account that is not one of our transactions.
+        log.info("webhook %s of type %s ignored", event.event_id, event.type)
+        outcome, changed = "ignored", False
+    elif event.type == "payment.succeeded":
         outcome, changed = record_payment(order)
     elif event.type == "payment.cancelled":
         outcome, changed = record_cancellation(order)
+    elif event.type == "payment.failed":
+        # The card was refused; the shopper may try another on the pay page until the hold expires.
+        log.info(
+            "payment %s of %s failed at the gateway: the hold stays until it expires", order.order_id, order.txn_id
+        )
+        outcome, changed = "left_to_expire", False
+    elif event.type == "payment.refunded":
+        outcome, changed = record_refund(order)
     else:
         log.info("webhook %s of type %s ignored", event.event_id, event.type)
         outcome, changed = "ignored", False
     return WebhookResult(
-        event_id=event.event_id, type=event.type, txn_id=order.txn_id, outcome=outcome, changed=changed
+        event_id=event.event_id,
+        type=event.type,
+        txn_id=order.txn_id if order is not None else "",
+        outcome=outcome,
+        changed=changed,
     )
 
 
@@ -169,6 +185,22 @@ def record_cancellation(order: GatewayOrder) -> tuple[str, bool]:
         # A late cancel must not hide a payment the return page already shows.
         _remember_status(order.txn_id, "cancelled", order.user_id)
     return ("released" if released else "cancelled"), released
+
+
+def record_refund(order: GatewayOrder) -> tuple[str, bool]:
+    """The gateway says the payment was refunded in full (by our compensation or from its dashboard).
+
+    A paid transaction becomes refunded; a late payment (expired, flagged) keeps its status, as the
+    compensation that refunds it records. Nothing else moves: units are not put back on sale here.
+    """
+    now = clock.now()
+    updated = Transaction.objects.filter(
+        txn_id=order.txn_id, gateway_order_id=order.order_id, status=Transaction.Status.PAID
+    ).update(status=Transaction.Status.REFUNDED, updated_at=now)
+    log.info("refund of payment %s (%s) recorded: %s row(s) now refunded", order.order_id, order.txn_id, updated)
+    if updated:
+        _remember_status(order.txn_id, "refunded", order.user_id)
+    return ("refunded" if updated else "already_refunded"), bool(updated)
 
 
 def persist_payment(result: holds.PaymentOutcome) -> None:

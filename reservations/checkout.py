@@ -1,13 +1,34 @@
-"""Sending the shopper to the payment gateway with a signed token for their reservation."""
+"""Sending the shopper to the payment gateway with a signed token for their reservation.
+
+Where the shopper pays is the gateway's to say (``Gateway.checkout_url``: the sandbox's checkout,
+or our own pay page for Stripe). The gateway client lives in ``reconciliation``, above this app,
+so it hands its ``checkout_url`` to this module when the site starts (``ReconciliationConfig.ready``)
+and the reserve request builds its redirect through the gateway interface without importing upwards.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from collections.abc import Callable
 
-from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from reservations.holds import Reservation
 from reservations.tokens import TokenClaims, sign_for_site
+
+_checkout_url: Callable[[str], str] | None = None
+
+
+def use_checkout_url(build: Callable[[str], str]) -> None:
+    """Register the gateway's ``checkout_url(token) -> URL`` (called once, when the apps are ready)."""
+    global _checkout_url
+    _checkout_url = build
+
+
+def checkout_url(token: str) -> str:
+    """Where the configured gateway takes the shopper's payment for ``token``."""
+    if _checkout_url is None:
+        raise ImproperlyConfigured("No payment gateway registered its checkout URL: is 'reconciliation' installed?")
+    return _checkout_url(token)
 
 
 def claims_for(reservation: Reservation) -> TokenClaims:
@@ -23,10 +44,6 @@ def claims_for(reservation: Reservation) -> TokenClaims:
     )
 
 
-def checkout_url(token: str) -> str:
-    """The gateway's checkout page for ``token`` (the one place this URL is built)."""
-    return f"{settings.FLASHSALE_GATEWAY_URL}/checkout/?{urlencode({'token': token})}"
-
-
 def checkout_url_for(reservation: Reservation) -> str:
+    """Where the reserve answer sends the shopper, with the signed token of ``reservation``."""
     return checkout_url(sign_for_site(claims_for(reservation)))

@@ -45,8 +45,10 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``audit_lock(ID)``   string held while an audit repair runs, so two repairs never both apply
 - ``audit_alerts()``   zset   session id -> checked_at of sessions whose latest audit found drift (no hash tag)
 - ``webhook_event(E)`` string a payment webhook event id already handled (TTL; replays are refused)
-- ``payment_result(T)`` hash  state (paid, paid_after_expiry, amount_mismatch, cancelled, unknown) and user
-                              of a payment the webhook handled (TTL; the shopper's return page reads it)
+- ``payment_result(T)`` hash  state (paid, paid_after_expiry, amount_mismatch, cancelled, refunded, unknown)
+                              and user of a payment the webhook handled (TTL; the shopper's return page reads it)
+- ``payment_intent(T)`` string the provider's payment (Stripe PaymentIntent id) made for TransactionID T by
+                              our pay page, or ``creating`` while one request makes it (TTL; never a second one)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
 ``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
@@ -202,3 +204,7 @@ def webhook_event(event_id: str) -> str:
 
 def payment_result(txn_id: str) -> str:
     return f"{PREFIX}:payment:{txn_id}"
+
+
+def payment_intent(txn_id: str) -> str:
+    return f"{PREFIX}:payment:intent:{txn_id}"

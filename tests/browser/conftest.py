@@ -1,5 +1,5 @@
-"""Fixtures of the browser journeys: our site in a live server, the sandbox gateway as its own
-process, and headless Chromium driven by Playwright's sync API.
+"""Fixtures of the browser journeys: our site in a live server, the sandbox gateway (or localstripe)
+as its own process, and headless Chromium driven by Playwright's sync API.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.support.browser import (
     artifacts_dir,
 )
 from tests.support.live_server import live_server_fixture
-from tests.support.processes import SandboxGateway, free_port
+from tests.support.processes import LocalStripe, SandboxGateway, free_port
 
 # Playwright actions fail after this long instead of the 30 s default, so a broken page fails fast.
 ACTION_TIMEOUT_MS = 10_000
@@ -99,6 +99,20 @@ def gateway(live_server, settings, tmp_path):
     gw.start()
     yield gw
     gw.stop()
+
+
+@pytest.fixture
+def localstripe(live_server, settings, tmp_path):
+    """localstripe as its own process (from scratch), our site taking payments through it, its
+    signed webhooks sent to the live server."""
+    server = LocalStripe(log_dir=tmp_path).start()
+    try:
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
+        server.send_webhooks_to(f"{live_server.url}/payments/stripe/webhook/")
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 The sandbox gateway runs as a real process on loopback (``sandbox``); our site runs in Django's
 live server (``live_server``) so the gateway can post its webhooks to us over HTTP. What the tests
-do with them (reserve, pay, await webhooks) is in ``tests.support.payments``.
+do with them (reserve, pay, await webhooks) is in ``tests.support.payments``. The Stripe
+tests run localstripe the same way (``localstripe``: one process for the run, emptied per test).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flashsale import clock as site_clock
 from plans.loading import load_session_into_redis
 from tests.factories import make_item, make_product, make_session
 from tests.support.live_server import live_server_fixture
-from tests.support.processes import SANDBOX_PORTS, SandboxGateway, free_port
+from tests.support.processes import SANDBOX_PORTS, LocalStripe, SandboxGateway, free_port
 from tests.support.sales import Sale
 
 LIVE_SERVER_PORTS = range(18401, 18410)
@@ -40,6 +41,36 @@ def sandbox(live_server, tmp_path, settings):
     gateway.start()
     yield gateway
     gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def localstripe_server(tmp_path_factory):
+    """localstripe as its own process for the whole run (started from scratch), stopped at the end."""
+    server = LocalStripe(log_dir=tmp_path_factory.mktemp("localstripe")).start()
+    yield server
+    server.stop()
+
+
+def _use_stripe(server: LocalStripe, settings) -> None:
+    server.flush()
+    for name, value in server.settings().items():
+        setattr(settings, name, value)
+
+
+@pytest.fixture
+def localstripe(localstripe_server, settings) -> LocalStripe:
+    """localstripe emptied, sending no webhooks, and our site's Stripe settings pointed at it."""
+    _use_stripe(localstripe_server, settings)
+    localstripe_server.send_no_webhooks()
+    return localstripe_server
+
+
+@pytest.fixture
+def localstripe_webhooks(localstripe_server, live_server, settings) -> LocalStripe:
+    """localstripe emptied, our settings pointed at it, and its signed webhooks sent to the live server."""
+    _use_stripe(localstripe_server, settings)
+    localstripe_server.send_webhooks_to(f"{live_server.url}/payments/stripe/webhook/")
+    return localstripe_server
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Real processes the end-to-end tests start on loopback: gunicorn, redis-server, the sandbox gateway.
+"""Real processes the end-to-end tests start on loopback: gunicorn, redis-server, the sandbox gateway,
+localstripe (a Stripe-compatible server).
 
 Every class here starts its process in a new process group and stops it (SIGTERM, then SIGKILL)
 in ``stop()``; the fixtures call ``stop()`` in their teardown, so a failing test leaves nothing
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_PORTS = range(18850, 18900)
 REDIS_PORTS = range(18900, 18920)
 SANDBOX_PORTS = range(18920, 18940)
+LOCALSTRIPE_PORTS = range(18960, 18980)
 # Starting gunicorn or a burst of requests takes longer than the default deadline on a busy machine.
 DEADLINE_SECONDS = 30.0
 
@@ -413,6 +415,109 @@ class SandboxGateway:
         return response.json()["deliveries"]
 
 
+class LocalStripe:
+    """localstripe as its own process (``tests/support/localstripe_server.py``: loopback, in memory,
+    started from scratch), the settings that point our site at it, and the calls Stripe.js makes."""
+
+    SECRET_KEY = "sk_test_flashsale_localstripe"
+    PUBLISHABLE_KEY = "pk_test_flashsale_localstripe"
+    WEBHOOK_SECRET = "whsec_flashsale_localstripe"
+    # Stripe's documented test cards, which localstripe treats the same way.
+    CARD = "4242424242424242"
+    DECLINED_CARD = "4000000000000341"
+
+    def __init__(self, *, log_dir: Path, port: int | None = None):
+        self.port = port or free_port(LOCALSTRIPE_PORTS)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.js_url = f"{self.url}/js.stripe.com/v3/"
+        self.log_path = log_dir / f"localstripe-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self.api = requests.Session()
+        self.api.auth = (self.SECRET_KEY, "")
+
+    def settings(self) -> dict[str, str]:
+        """Our site's settings (or environment) for taking payments through this server."""
+        return {
+            "FLASHSALE_GATEWAY": "stripe",
+            "STRIPE_SECRET_KEY": self.SECRET_KEY,
+            "STRIPE_PUBLISHABLE_KEY": self.PUBLISHABLE_KEY,
+            "STRIPE_WEBHOOK_SECRET": self.WEBHOOK_SECRET,
+            "STRIPE_API_BASE": self.url,
+            "STRIPE_JS_URL": self.js_url,
+        }
+
+    def start(self) -> LocalStripe:
+        self.process = spawn(
+            [sys.executable, "-m", "tests.support.localstripe_server", "--port", str(self.port), "--from-scratch"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            log_path=self.log_path,
+        )
+
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"localstripe exited: {self.log_tail(2000)}")
+            try:
+                response = requests.get(f"{self.url}/_harness/healthz", timeout=1)
+            except requests.RequestException:
+                return False
+            return response.status_code == 200 and response.json().get("pid") == self.process.pid
+
+        wait_for(healthy, what="localstripe to answer")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+        release_port(self.port)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+    def flush(self) -> None:
+        """Forget every object (intents, charges, refunds, events): the next test starts from scratch."""
+        response = requests.delete(f"{self.url}/_config/data", timeout=5)
+        assert response.status_code == 200, response.text
+
+    def send_webhooks_to(self, url: str) -> None:
+        """Register our webhook endpoint (localstripe signs with ``WEBHOOK_SECRET`` and sends each event once)."""
+        response = requests.post(
+            f"{self.url}/_config/webhooks/flashsale", data={"url": url, "secret": self.WEBHOOK_SECRET}, timeout=5
+        )
+        assert response.status_code == 200, response.text
+
+    def send_no_webhooks(self) -> None:
+        """localstripe cannot forget an endpoint: point it at a closed loopback port (its deliveries fail there)."""
+        self.send_webhooks_to("http://127.0.0.1:9/")
+
+    def confirm_card(self, client_secret: str, *, card: str = CARD) -> requests.Response:
+        """What Stripe.js's ``confirmCardPayment`` sends from the shopper's browser: the card, the
+        publishable key and the PaymentIntent's client secret (no secret key)."""
+        intent_id = client_secret.split("_secret_")[0]
+        return requests.post(
+            f"{self.url}/v1/payment_intents/{intent_id}/confirm",
+            json={
+                "key": self.PUBLISHABLE_KEY,
+                "client_secret": client_secret,
+                "payment_method_data": {
+                    "type": "card",
+                    "card": {"number": card, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+                },
+            },
+            timeout=5,
+        )
+
+    def intents(self) -> list[dict]:
+        response = self.api.get(f"{self.url}/v1/payment_intents", params={"limit": 100}, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def intent(self, intent_id: str) -> dict:
+        response = self.api.get(f"{self.url}/v1/payment_intents/{intent_id}", timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
 def run_manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """``python manage.py <args>`` in its own process with ``env``."""
     return subprocess.run(
@@ -459,6 +564,11 @@ class Processes:
         )
         self.started.append(gateway)
         return gateway.start()
+
+    def localstripe(self) -> LocalStripe:
+        server = LocalStripe(log_dir=self.tmp_path)
+        self.started.append(server)
+        return server.start()
 
     def popen(self, command: list[str], *, env: dict[str, str], name: str) -> subprocess.Popen:
         """Any other process (a drainer, a command), stopped with its group in teardown."""
