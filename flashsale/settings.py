@@ -86,6 +86,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every request (the hot routes too) is timed and every log line of it carries its id.
+    "flashsale.metrics.RequestMetricsMiddleware",
+    "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,8 +251,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# /healthz is probed by load balancers over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The probes and /metrics are read by load balancers and Prometheus over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, object] = {
@@ -295,14 +298,54 @@ FLASHSALE_GATEWAY_WEBHOOK_SECRET = secret("FLASHSALE_GATEWAY_WEBHOOK_SECRET")
 FLASHSALE_GATEWAY_API_KEY = secret("FLASHSALE_GATEWAY_API_KEY")
 FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- logs, metrics, probes (docs/operations.md) ---------------------------------------------
+# "plain" text lines (the development default) or "json": one JSON object per line with the
+# request id (X-Request-ID or minted) on every line of a request and of the tasks it queues.
+FLASHSALE_LOG_FORMAT = os.environ.get("FLASHSALE_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+if FLASHSALE_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("FLASHSALE_LOG_FORMAT must be 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "flashsale.request_context.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": FLASHSALE_LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# /metrics (Prometheus text format) asks for "Authorization: Bearer <token>" when this is set; without
+# it only a development server shows its metrics (production answers 404).
+FLASHSALE_METRICS_TOKEN = os.environ.get("FLASHSALE_METRICS_TOKEN", "").strip()
+# Read once per scrape of /metrics, never on a shopper's request; each app appends its own.
+FLASHSALE_METRICS_COLLECTORS = ["flashsale.collectors.ReadinessCollector"]
+# Readiness (/readyz): seconds each check may take; beat's heartbeat period and the age past which
+# it counts as stopped; the drain lag (oldest unpersisted reservation event) past which the site
+# is not ready.
+FLASHSALE_READINESS_TIMEOUT_SECONDS = float(os.environ.get("FLASHSALE_READINESS_TIMEOUT_SECONDS", "2"))
+FLASHSALE_BEAT_HEARTBEAT_SECONDS = env_int("FLASHSALE_BEAT_HEARTBEAT_SECONDS", 30)
+FLASHSALE_BEAT_HEARTBEAT_MAX_AGE_SECONDS = env_int(
+    "FLASHSALE_BEAT_HEARTBEAT_MAX_AGE_SECONDS", 3 * FLASHSALE_BEAT_HEARTBEAT_SECONDS
+)
+FLASHSALE_READINESS_MAX_DRAIN_LAG_SECONDS = env_int("FLASHSALE_READINESS_MAX_DRAIN_LAG_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["flashsale-beat-heartbeat"] = {
+    "task": "flashsale.tasks.beat_heartbeat",
+    "schedule": float(FLASHSALE_BEAT_HEARTBEAT_SECONDS),
+    # A heartbeat stuck in a backlog says nothing about now.
+    "options": {"expire_seconds": FLASHSALE_BEAT_HEARTBEAT_SECONDS},
+}
+# Long commands (sync_products, load_session, ...) print a plain progress line this often when
+# their output is not a terminal (a terminal gets a live bar).
+FLASHSALE_PROGRESS_LINE_SECONDS = float(os.environ.get("FLASHSALE_PROGRESS_LINE_SECONDS", "10"))
 
 # --- catalog --------------------------------------------------------------------------------
 # Provider push API: the largest JSON array accepted in one request and the largest body read
@@ -414,6 +457,10 @@ if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000
     raise ImproperlyConfigured(
         "FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000"
     )
+FLASHSALE_METRICS_COLLECTORS += [
+    "reservations.metrics.SaleStockCollector",
+    "reservations.metrics.SaleOperationsCollector",
+]
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),
@@ -454,6 +501,7 @@ FLASHSALE_RECONCILE_BATCH_SIZE = env_int("FLASHSALE_RECONCILE_BATCH_SIZE", 2000)
 FLASHSALE_AUTO_COMPENSATE = env_list("FLASHSALE_AUTO_COMPENSATE", ["paid_after_expiry"])
 # How long the shopper's return page can read the payment outcome the webhook recorded in Redis.
 FLASHSALE_PAYMENT_RESULT_TTL_SECONDS = env_int("FLASHSALE_PAYMENT_RESULT_TTL_SECONDS", 24 * 3600)
+FLASHSALE_METRICS_COLLECTORS.append("reconciliation.metrics.ReconciliationCollector")
 try:
     _reconcile_hour, _reconcile_minute = (int(part) for part in FLASHSALE_RECONCILE_AT.split(":"))
 except ValueError as exc:

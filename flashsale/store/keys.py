@@ -46,6 +46,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``webhook_event(E)`` string a payment webhook event id already handled (TTL; replays are refused)
 - ``payment_result(T)`` hash  state (paid, paid_after_expiry, amount_mismatch, cancelled, unknown) and user
                               of a payment the webhook handled (TTL; the shopper's return page reads it)
+- ``beat_heartbeat()`` string epoch seconds of beat's last heartbeat task (default Redis, TTL; readiness
+                              reads its age, flashsale/readiness.py)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
 ``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
@@ -201,3 +203,7 @@ def webhook_event(event_id: str) -> str:
 
 def payment_result(txn_id: str) -> str:
     return f"{PREFIX}:payment:{txn_id}"
+
+
+def beat_heartbeat() -> str:
+    return f"{PREFIX}:beat:heartbeat"
