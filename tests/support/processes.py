@@ -324,7 +324,7 @@ def postgres_binaries() -> Path | None:
     """The directory of PostgreSQL's ``initdb`` and ``postgres`` (Debian keeps them off PATH), or None."""
     found = shutil.which("initdb")
     if found:
-        return Path(found).parent
+        return Path(found).resolve().parent
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
     return candidates[0].parent if candidates else None
 
