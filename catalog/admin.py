@@ -21,6 +21,7 @@ from catalog.tasks import sync_provider
 
 logger = logging.getLogger(__name__)
 
+
 def _errors_text(errors: dict) -> str:
     return "; ".join(
         f"{field}: {' '.join(map(str, problems)) if isinstance(problems, list) else problems}"

@@ -33,7 +33,10 @@ class ReconciliationCollector:
         since = clock.now().date() - timedelta(days=RECENT_DAYS)
         # A day reconciled again is judged by its latest run; the earlier runs are superseded.
         latest_runs = (
-            ReconciliationRun.objects.filter(period__gte=since).values("period").annotate(latest=Max("pk")).values("latest")
+            ReconciliationRun.objects.filter(period__gte=since)
+            .values("period")
+            .annotate(latest=Max("pk"))
+            .values("latest")
         )
         discrepancies = GaugeMetricFamily(
             "flashsale_reconciliation_discrepancies",
@@ -42,7 +45,9 @@ class ReconciliationCollector:
         )
         found = {
             (row["kind"], row["resolution"]): row["n"]
-            for row in Discrepancy.objects.filter(run_id__in=latest_runs).values("kind", "resolution").annotate(n=Count("pk"))
+            for row in Discrepancy.objects.filter(run_id__in=latest_runs)
+            .values("kind", "resolution")
+            .annotate(n=Count("pk"))
         }
         for kind in Discrepancy.Kind.values:
             for resolution in Discrepancy.Resolution.values:
@@ -54,9 +59,7 @@ class ReconciliationCollector:
             "When the latest finished reconciliation run of each status finished (Unix time).",
             labels=["status"],
         )
-        finished = (
-            ReconciliationRun.objects.exclude(finished_at=None).values("status").annotate(at=Max("finished_at"))
-        )
+        finished = ReconciliationRun.objects.exclude(finished_at=None).values("status").annotate(at=Max("finished_at"))
         for row in finished:
             last.add_metric([row["status"]], row["at"].timestamp())
         yield last

@@ -93,7 +93,13 @@ def test_metrics_after_a_scripted_sale(processes, transactional_db, redis_conn):
 
     # A hold whose time has run out, waiting for the expiry job.
     expiring = reserve_units(
-        sid, second.pk, user_id=late.user_id, quantity=1, txn_id="01JEXPIRING000000000000001", now=clock.now(), ttl_seconds=1
+        sid,
+        second.pk,
+        user_id=late.user_id,
+        quantity=1,
+        txn_id="01JEXPIRING000000000000001",
+        now=clock.now(),
+        ttl_seconds=1,
     )
     wait_until(
         lambda: value(scrape(site), "flashsale_expiry_backlog_holds", session=sid) == 1,
@@ -121,7 +127,10 @@ def test_metrics_after_a_scripted_sale(processes, transactional_db, redis_conn):
 
     # Reconciliation found one payment missing here.
     run = ReconciliationRun.objects.create(
-        period=date.today(), started_at=clock.now(), finished_at=clock.now(), status=ReconciliationRun.Status.DISCREPANCIES
+        period=date.today(),
+        started_at=clock.now(),
+        finished_at=clock.now(),
+        status=ReconciliationRun.Status.DISCREPANCIES,
     )
     Discrepancy.objects.create(run=run, kind=Discrepancy.Kind.MISSING_HERE, txn_id="01JMISSING")
 
@@ -160,7 +169,11 @@ def test_metrics_after_a_scripted_sale(processes, transactional_db, redis_conn):
     assert value(samples, "flashsale_webhook_outcomes_total", outcome="replayed") == 1
     reserve_counts = {
         status: value(
-            samples, "flashsale_http_request_duration_seconds_count", route="reservations-reserve", method="POST", status=status
+            samples,
+            "flashsale_http_request_duration_seconds_count",
+            route="reservations-reserve",
+            method="POST",
+            status=status,
         )
         for status in (303, 409, 403)
     }
@@ -171,7 +184,9 @@ def test_metrics_after_a_scripted_sale(processes, transactional_db, redis_conn):
     waiting_room.pause_admissions(sid, False)
     # 2.5 admissions a second: the bucket fills within half a second of polling.
     wait_until(
-        lambda: waiting_room.poll_waiting_room(sid, late.user_id) and waiting_room.waiting_room_stats(sid)["admitted"] == 1,
+        lambda: (
+            waiting_room.poll_waiting_room(sid, late.user_id) and waiting_room.waiting_room_stats(sid)["admitted"] == 1
+        ),
         what="the waiting shopper to be admitted",
     )
     assert drain.drain_session(sid) == 5
