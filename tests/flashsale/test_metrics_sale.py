@@ -15,12 +15,12 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from flashsale import clock
-from plans import keys
-from plans.redis import as_str
+from flashsale.store import keys
+from flashsale.store.replies import as_str
 from reconciliation.gateway import webhook_signature
 from reconciliation.models import Discrepancy, ReconciliationRun
 from reservations import audit, drain, waiting_room
-from reservations.stock import reserve_units
+from reservations.holds import KnownShopper, ReserveRequest, reserve
 from reservations.tasks import expire_holds
 from tests.faults.shop import make_shoppers, open_sale, reserve_over_http
 from tests.support.polling import wait_until
@@ -92,14 +92,15 @@ def test_metrics_after_a_scripted_sale(processes, transactional_db, redis_conn):
     assert pay(site, redis_conn, sid, bought.txn_id, event_id="evt_paid").status_code == 409  # a replay
 
     # A hold whose time has run out, waiting for the expiry job.
-    expiring = reserve_units(
-        sid,
-        second.pk,
-        user_id=late.user_id,
-        quantity=1,
-        txn_id="01JEXPIRING000000000000001",
-        now=clock.now(),
-        ttl_seconds=1,
+    expiring = reserve(
+        ReserveRequest(
+            session_id=sid,
+            item_id=second.pk,
+            quantity=1,
+            now=time.time(),
+            shopper=KnownShopper(user_id=late.user_id, txn_id="01JEXPIRING000000000000001"),
+            ttl_seconds=1,
+        )
     )
     wait_until(
         lambda: value(scrape(site), "flashsale_expiry_backlog_holds", session=sid) == 1,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from flashsale.store import keys
 from flashsale.tasks import stamp_heartbeat
-from plans import keys
 from reservations import drain
-from reservations.stock import reserve_units
+from reservations.holds import reserve_units
 from tests.factories import load_live_session, make_staff
 from tests.support.redis_monitor import commands_during
 

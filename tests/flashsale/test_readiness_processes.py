@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from plans import keys
+from flashsale.store import keys
 from tests.support.polling import wait_until
 from tests.support.processes import postgres_binaries
 
