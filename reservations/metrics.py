@@ -4,10 +4,11 @@
 sale (allocated + adjustments), units returned to the list, refusals by reason; per session:
 reservations made. Read with the admin live page's pipelined reads (``plans.stock``).
 
-``SaleOperationsCollector``, per loaded session: drain lag (stream events not yet persisted, age of the oldest), the expiry
-backlog (holds past their expiry the job has not released yet, age of the oldest), the waiting
-room (length, admissions so far, the operators' rate, paused), and the latest stock audit (drift
-per item, balanced or not, its age); site-wide: sessions whose latest audit found drift.
+``SaleOperationsCollector``, per loaded session: drain lag (stream events not yet persisted, age of
+the oldest), the expiry backlog (holds past their expiry the job has not released yet, age of the
+oldest), the waiting room (length, admissions so far, the operators' rate, paused), and the latest
+stock audit (drift per item, balanced or not, its age); site-wide: sessions whose latest audit
+found drift.
 """
 
 from __future__ import annotations
