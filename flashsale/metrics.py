@@ -69,7 +69,7 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self._children: dict[tuple[str, str, int], object] = {}
+        self._children: dict[tuple[str, str, int], Histogram] = {}
 
     def __call__(self, request):
         started = time.perf_counter()

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class Progress:
@@ -93,7 +96,7 @@ class BarProgress(Progress):
 
     def __init__(self, stream: TextIO):
         self.stream = stream
-        self.bar = None
+        self.bar: tqdm[Any] | None = None
 
     def start(self, what: str, total: int | None, *, unit: str = "items") -> None:
         from tqdm import tqdm

@@ -25,7 +25,7 @@ from django.db import connections
 
 from flashsale.store import keys
 from flashsale.store.client import default_redis, is_cluster, sale_redis
-from flashsale.store.replies import as_str
+from flashsale.store.replies import text
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def heartbeat_age(now: float | None = None) -> float | None:
     raw = default_redis().get(keys.beat_heartbeat())
     if raw is None:
         return None
-    return max(0.0, (time.time() if now is None else now) - float(as_str(raw)))
+    return max(0.0, (time.time() if now is None else now) - float(text(raw)))
 
 
 def check_beat() -> float | None:

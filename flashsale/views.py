@@ -40,7 +40,7 @@ def readyz(request):
     names = readiness.WEB_CHECKS if request.GET.get("scope") == "web" else None
     results = readiness.run_checks(names)
     failing = [result.name for result in results if not result.ok]
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if not failing else "unavailable",
         "checks": {result.name: "ok" if result.ok else "down" for result in results},
     }
@@ -53,7 +53,7 @@ def readyz(request):
         }
     response = JsonResponse(body, status=200 if not failing else 503)
     # A probe polls every few seconds: its 503s are in /metrics, not an error log line each.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag (django.utils.log.log_response)
     return response
 
 

@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str
+from flashsale.store.replies import as_int, as_str, text
 from plans.stock import session_counts
 from reservations.availability import loaded_session_ids
 from reservations.drain import drain_lag, redis_now
@@ -136,7 +136,7 @@ class SaleOperationsCollector:
             rate.add_metric([sid], float(rate_value) if rate_value else settings.FLASHSALE_WAITING_ROOM_DEFAULT_RATE)
             paused.add_metric([sid], 1 if as_str(paused_flag) == "1" else 0)
             if report:
-                data = json.loads(as_str(report))
+                data = json.loads(text(report))
                 balanced.add_metric([sid], 1 if data.get("ok") else 0)
                 audit_age.add_metric([sid], max(0.0, now - float(data.get("checked_at", now))))
                 for item in data.get("items", []):

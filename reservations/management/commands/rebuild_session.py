@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if (session_id is None) == (not all_live):
             raise CommandError("Name one session id, or --all-live.")
         progress = command_progress(self, options)
-        if not all_live:
+        if session_id is not None:
             report = self._rebuild(session_id, force=force, progress=progress)
             self._print(report)
             return
