@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from flashsale.log_config import LOG_FORMATS, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLASHSALE_VAR_DIR", BASE_DIR / "var"))
 
@@ -302,27 +304,9 @@ FLASHSALE_SITE_URL = os.environ.get("FLASHSALE_SITE_URL", "http://127.0.0.1:8000
 # "plain" text lines (the development default) or "json": one JSON object per line with the
 # request id (X-Request-ID or minted) on every line of a request and of the tasks it queues.
 FLASHSALE_LOG_FORMAT = os.environ.get("FLASHSALE_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
-if FLASHSALE_LOG_FORMAT not in {"plain", "json"}:
+if FLASHSALE_LOG_FORMAT not in LOG_FORMATS:
     raise ImproperlyConfigured("FLASHSALE_LOG_FORMAT must be 'plain' or 'json'")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "flashsale.request_context.RequestIdFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-            "timestamp": False,
-        },
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": FLASHSALE_LOG_FORMAT, "filters": ["request_id"]}
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOGGING = logging_config(log_format=FLASHSALE_LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
 # /metrics (Prometheus text format) asks for "Authorization: Bearer <token>" when this is set; without
 # it only a development server shows its metrics (production answers 404).
 FLASHSALE_METRICS_TOKEN = os.environ.get("FLASHSALE_METRICS_TOKEN", "").strip()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -79,84 +80,72 @@ class SaleStockCollector:
         yield from (info, units, on_sale, returned, refusals, reservations)
 
 
+# The per-session gauges of SaleOperationsCollector: name -> help text (labelled by session).
+SESSION_GAUGES = {
+    "pending": ("flashsale_drain_pending_events", "Reservation stream events not yet persisted to PostgreSQL."),
+    "lag": ("flashsale_drain_oldest_event_age_seconds", "Age of the oldest event not yet persisted (0 if none)."),
+    "backlog": ("flashsale_expiry_backlog_holds", "Holds past their expiry that the expiry job has not released."),
+    "overdue": ("flashsale_expiry_oldest_overdue_seconds", "How long the oldest expired hold has waited (0 if none)."),
+    "waiting": ("flashsale_waiting_room_length", "Shoppers waiting (pre-queue and queue)."),
+    "rate": ("flashsale_waiting_room_admission_rate", "Admissions per second the operators set (0: all at once)."),
+    "paused": ("flashsale_waiting_room_paused", "1 while admissions are paused."),
+    "balanced": ("flashsale_audit_balanced", "1 when the session's latest stock audit balanced."),
+    "audit_age": ("flashsale_audit_age_seconds", "Seconds since the session's latest stock audit."),
+}
+
+
 class SaleOperationsCollector:
     def collect(self) -> Iterator[Metric]:
-        def gauge(name: str, text: str, labels=("session",)) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, text, labels=list(labels))
-
-        pending = gauge("flashsale_drain_pending_events", "Reservation stream events not yet persisted to PostgreSQL.")
-        lag = gauge(
-            "flashsale_drain_oldest_event_age_seconds", "Age of the oldest event not yet persisted (0 if none)."
-        )
-        backlog = gauge(
-            "flashsale_expiry_backlog_holds", "Holds past their expiry that the expiry job has not released."
-        )
-        overdue = gauge(
-            "flashsale_expiry_oldest_overdue_seconds", "How long the oldest expired hold has waited (0 if none)."
-        )
-        waiting = gauge("flashsale_waiting_room_length", "Shoppers waiting (pre-queue and queue).")
-        admitted = CounterMetricFamily(
+        families: dict[str, Metric] = {
+            key: GaugeMetricFamily(name, help_text, labels=["session"])
+            for key, (name, help_text) in SESSION_GAUGES.items()
+        }
+        families["admitted"] = CounterMetricFamily(
             "flashsale_waiting_room_admitted", "Shoppers admitted so far.", labels=["session"]
         )
-        rate = gauge(
-            "flashsale_waiting_room_admission_rate", "Admissions per second the operators set (0: all at once)."
-        )
-        paused = gauge("flashsale_waiting_room_paused", "1 while admissions are paused.")
-        drift = gauge(
+        families["drift"] = GaugeMetricFamily(
             "flashsale_audit_drift_units",
             "Latest stock audit: units accounted for minus units on sale, per item (0 when balanced).",
-            labels=("session", "item"),
+            labels=["session", "item"],
         )
-        balanced = gauge("flashsale_audit_balanced", "1 when the session's latest stock audit balanced.")
-        audit_age = gauge("flashsale_audit_age_seconds", "Seconds since the session's latest stock audit.")
-
         r = sale_redis()
         now = redis_now(r)
         for session_id in loaded_session_ids():
-            sid = str(session_id)
-            stream_lag = drain_lag(session_id, now=now, client=r)
-            pending.add_metric([sid], stream_lag.pending)
-            lag.add_metric([sid], stream_lag.oldest_age)
-
-            pipe = r.pipeline(transaction=False)
-            pipe.zcount(keys.holds(session_id), "-inf", now)
-            pipe.zrange(keys.holds(session_id), 0, 0, withscores=True)
-            pipe.hmget(keys.waiting(session_id), "admitted", "rate", "paused")
-            pipe.zcard(keys.waiting_pre(session_id))
-            pipe.zcard(keys.waiting_queue(session_id))
-            pipe.get(keys.audit(session_id))
-            due, first_hold, (admitted_count, rate_text, paused_flag), pre, queue, report = pipe.execute()
-
-            backlog.add_metric([sid], due)
-            first_expiry = first_hold[0][1] if first_hold else None
-            overdue.add_metric([sid], max(0.0, now - first_expiry) if due and first_expiry is not None else 0.0)
-            waiting.add_metric([sid], pre + queue)
-            admitted.add_metric([sid], as_int(admitted_count))
-            rate_value = as_str(rate_text)
-            rate.add_metric([sid], float(rate_value) if rate_value else settings.FLASHSALE_WAITING_ROOM_DEFAULT_RATE)
-            paused.add_metric([sid], 1 if as_str(paused_flag) == "1" else 0)
-            if report:
-                data = json.loads(text(report))
-                balanced.add_metric([sid], 1 if data.get("ok") else 0)
-                audit_age.add_metric([sid], max(0.0, now - float(data.get("checked_at", now))))
-                for item in data.get("items", []):
-                    drift.add_metric([sid, str(item["item_id"])], item.get("drift", 0))
-
+            self._session(r, session_id, now, families)
         drifting = GaugeMetricFamily(
             "flashsale_audit_drifting_sessions", "Sessions whose latest stock audit found drift (the admin banner)."
         )
         drifting.add_metric([], r.zcard(keys.audit_alerts()))
-        yield from (
-            pending,
-            lag,
-            backlog,
-            overdue,
-            waiting,
-            admitted,
-            rate,
-            paused,
-            drift,
-            balanced,
-            audit_age,
-            drifting,
-        )
+        yield from families.values()
+        yield drifting
+
+    @staticmethod
+    def _session(r: Any, session_id: int, now: float, families: dict[str, Any]) -> None:
+        sid = str(session_id)
+        stream_lag = drain_lag(session_id, now=now, client=r)
+        families["pending"].add_metric([sid], stream_lag.pending)
+        families["lag"].add_metric([sid], stream_lag.oldest_age)
+
+        pipe = r.pipeline(transaction=False)
+        pipe.zcount(keys.holds(session_id), "-inf", now)
+        pipe.zrange(keys.holds(session_id), 0, 0, withscores=True)
+        pipe.hmget(keys.waiting(session_id), "admitted", "rate", "paused")
+        pipe.zcard(keys.waiting_pre(session_id))
+        pipe.zcard(keys.waiting_queue(session_id))
+        pipe.get(keys.audit(session_id))
+        due, first_hold, (admitted, rate_text, paused_flag), pre, queue, report = pipe.execute()
+
+        first_expiry = first_hold[0][1] if first_hold else None
+        families["backlog"].add_metric([sid], due)
+        families["overdue"].add_metric([sid], max(0.0, now - first_expiry) if due and first_expiry is not None else 0.0)
+        families["waiting"].add_metric([sid], pre + queue)
+        families["admitted"].add_metric([sid], as_int(admitted))
+        rate = as_str(rate_text)
+        families["rate"].add_metric([sid], float(rate) if rate else settings.FLASHSALE_WAITING_ROOM_DEFAULT_RATE)
+        families["paused"].add_metric([sid], 1 if as_str(paused_flag) == "1" else 0)
+        if report:
+            data = json.loads(text(report))
+            families["balanced"].add_metric([sid], 1 if data.get("ok") else 0)
+            families["audit_age"].add_metric([sid], max(0.0, now - float(data.get("checked_at", now))))
+            for item in data.get("items", []):
+                families["drift"].add_metric([sid, str(item["item_id"])], item.get("drift", 0))

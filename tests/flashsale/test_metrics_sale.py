@@ -22,8 +22,8 @@ from reconciliation.models import Discrepancy, ReconciliationRun
 from reservations import audit, drain, waiting_room
 from reservations.holds import KnownShopper, ReserveRequest, reserve
 from reservations.tasks import expire_holds
-from tests.faults.shop import make_shoppers, open_sale, reserve_over_http
 from tests.support.polling import wait_until
+from tests.support.shoppers import make_shoppers, open_sale, reserve_over_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
