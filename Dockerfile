@@ -41,4 +41,4 @@ COPY --from=build --chown=flashsale:flashsale /app/var /app/var
 USER flashsale
 EXPOSE 8000
 # Probes use Python (no curl in the image): see the healthchecks in docker-compose.yml.
-CMD ["gunicorn", "flashsale.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "flashsale.wsgi", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

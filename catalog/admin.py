@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -17,6 +18,8 @@ from django.utils.html import format_html, format_html_join
 from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRejection, SyncRun
 from catalog.tasks import sync_provider
+
+logger = logging.getLogger(__name__)
 
 
 def _errors_text(errors: dict) -> str:
@@ -156,6 +159,7 @@ class ProviderAdmin(admin.ModelAdmin):
             sync_provider.delay(provider.pk, SyncRun.Trigger.OPERATOR)
         if pull:
             names = ", ".join(p.slug for p in pull)
+            logger.info("catalog: %s queued a pull of %s", request.user.get_username(), names)
             self.message_user(request, f"Queued a pull for {names}. Its sync run appears below when done.")
         skipped = queryset.exclude(delivery=Provider.Delivery.PULL).count()
         if skipped:

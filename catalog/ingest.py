@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from catalog.models import Product, Provider, SyncRejection, SyncRun
 from catalog.serializers import RECORD_FIELDS, ProductRecordSerializer
 from flashsale import clock
+from flashsale.progress import NO_PROGRESS, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +62,14 @@ def ingest_records(
     full_feed: bool = False,
     chunk_size: int | None = None,
     run: SyncRun | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> SyncRun:
     """Validate and upsert ``records`` for ``provider``; return the finished SyncRun.
 
     ``full_feed`` says the delivery is the provider's whole catalog: products missing from it
     are marked inactive (never deleted). ``run`` continues a run already started (a pull creates
     it before fetching). Raises IngestFailed when the database write fails; the run is then
-    saved as failed and no product was touched.
+    saved as failed and no product was touched. ``progress`` counts the valid records stored.
     """
     chunk_size = chunk_size or settings.CATALOG_INGEST_CHUNK
     run = run or start_run(provider, trigger=trigger)
@@ -77,7 +79,9 @@ def ingest_records(
             # One delivery per provider at a time: concurrent push and pull would otherwise race
             # on inserting the same external ids.
             Provider.objects.select_for_update().filter(pk=provider.pk).values_list("pk").first()
-            _store_delivery(provider, run, valid, rejections, full_feed=full_feed, chunk_size=chunk_size)
+            _store_delivery(
+                provider, run, valid, rejections, full_feed=full_feed, chunk_size=chunk_size, progress=progress
+            )
             _record_outcome(provider, run)
     except Exception as exc:
         logger.exception("catalog ingest failed for provider %s (run %s)", provider.slug, run.pk)
@@ -104,9 +108,12 @@ def _store_delivery(
     *,
     full_feed: bool,
     chunk_size: int,
+    progress: Progress = NO_PROGRESS,
 ) -> None:
     """Upsert the valid records, deactivate what a full feed no longer lists, keep the rejections; finish ``run``."""
-    created, updated, unchanged = _upsert(provider, valid, chunk_size=chunk_size)
+    progress.start(f"{provider.slug}: records", len(valid), unit="records")
+    created, updated, unchanged = _upsert(provider, valid, chunk_size=chunk_size, progress=progress)
+    progress.finish()
     deactivated = 0
     error = ""
     if full_feed and valid:
@@ -195,7 +202,9 @@ def fail_run(run: SyncRun, *, error: str) -> SyncRun:
     return run
 
 
-def _upsert(provider: Provider, valid: list[ValidRecord], *, chunk_size: int) -> tuple[int, int, int]:
+def _upsert(
+    provider: Provider, valid: list[ValidRecord], *, chunk_size: int, progress: Progress = NO_PROGRESS
+) -> tuple[int, int, int]:
     created = updated = unchanged = 0
     now = clock.now()
     for chunk in _chunks(valid, chunk_size):
@@ -228,6 +237,7 @@ def _upsert(provider: Provider, valid: list[ValidRecord], *, chunk_size: int) ->
             _write_changes(changed, chunk_size=chunk_size)
         created += len(new)
         updated += len(changed)
+        progress.advance(len(chunk))
     return created, updated, unchanged
 
 

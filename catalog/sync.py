@@ -9,6 +9,7 @@ from catalog.feeds import FeedError, fetch_feed
 from catalog.ingest import IngestFailed, fail_run, ingest_records, start_run
 from catalog.models import Provider, SyncRun
 from flashsale import clock
+from flashsale.progress import NO_PROGRESS, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class NotPullProvider(Exception):
         self.provider = provider
 
 
-def pull_provider(provider: Provider, *, trigger: str) -> SyncRun:
+def pull_provider(provider: Provider, *, trigger: str, progress: Progress = NO_PROGRESS) -> SyncRun:
     """Fetch the provider's feed and ingest it as its whole catalog; always returns the SyncRun.
 
     A feed that cannot be fetched or parsed leaves a failed run with the reason and touches no
@@ -39,7 +40,7 @@ def pull_provider(provider: Provider, *, trigger: str) -> SyncRun:
         logger.warning("catalog pull %s failed: %s (%s)", provider.slug, exc, exc.url)
         return fail_run(run, error=f"{exc} Feed: {exc.url}")
     try:
-        return ingest_records(provider, records, trigger=trigger, full_feed=True, run=run)
+        return ingest_records(provider, records, trigger=trigger, full_feed=True, run=run, progress=progress)
     except IngestFailed as exc:
         return exc.run
 

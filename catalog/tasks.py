@@ -21,6 +21,7 @@ def sync_provider(provider_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> 
         logger.warning("catalog sync_provider: no pull provider with id %s", provider_id)
         return None
     run = pull_provider(provider, trigger=trigger)
+    logger.info("catalog: pull of %s finished: run %s %s", provider.slug, run.pk, run.status)
     return {"provider": provider.slug, "run": run.pk, "status": run.status}
 
 

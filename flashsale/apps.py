@@ -7,5 +7,7 @@ class FlashsaleConfig(AppConfig):
 
     def ready(self) -> None:
         from flashsale.auth import connect_signals
+        from flashsale.request_context import connect_celery_signals
 
         connect_signals()
+        connect_celery_signals()

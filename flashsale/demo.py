@@ -48,7 +48,8 @@ def run_demo() -> int:
             "\n"
             f"  Site:        {env['FLASHSALE_SITE_URL']}/\n"
             f"  Admin:       {env['FLASHSALE_SITE_URL']}/admin/\n"
-            f"  Health:      {env['FLASHSALE_SITE_URL']}/healthz\n"
+            f"  Health:      {env['FLASHSALE_SITE_URL']}/healthz (liveness), /readyz (readiness)\n"
+            f"  Metrics:     {env['FLASHSALE_SITE_URL']}/metrics\n"
             f"  Gateway:     {env['FLASHSALE_GATEWAY_URL']}/ (sandbox)\n"
             "  Press Ctrl-C to stop everything.\n",
             flush=True,

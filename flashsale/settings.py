@@ -8,35 +8,18 @@ strict: secrets must come from the environment and ``check --deploy`` is clean.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from flashsale.env import development_secret, env_bool, env_int, env_list
+from flashsale.env import secret as env_secret
+from flashsale.log_config import LOG_FORMATS, logging_config
 from flashsale.payment_settings import gateway_name, payment_origins, stripe_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLASHSALE_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 MODE = os.environ.get("FLASHSALE_MODE", "development").strip().lower()
@@ -45,23 +28,12 @@ if MODE not in {"development", "production"}:
 PRODUCTION = MODE == "production"
 
 
-def _development_secret(name: str) -> str:
-    """A per-checkout random secret kept in var/, so development never ships a fixed key."""
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / f"{name}.secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 def secret(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if value:
-        return value
-    if PRODUCTION:
-        raise ImproperlyConfigured(f"{name} must be set in the environment in production mode")
-    return _development_secret(name.lower())
+    return env_secret(name, production=PRODUCTION, var_dir=VAR_DIR)
+
+
+def _development_secret(name: str) -> str:
+    return development_secret(VAR_DIR, name)
 
 
 SECRET_KEY = secret("SECRET_KEY")
@@ -88,6 +60,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every request (the hot routes too) is timed and every log line of it carries its id.
+    "flashsale.metrics.RequestMetricsMiddleware",
+    "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -250,8 +225,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# /healthz is probed by load balancers over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The probes and /metrics are read by load balancers and Prometheus over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, object] = {
@@ -317,14 +292,36 @@ FLASHSALE_PAYMENT_SCRIPT_ORIGINS = env_list("FLASHSALE_PAYMENT_SCRIPT_ORIGINS", 
 FLASHSALE_PAYMENT_FRAME_ORIGINS = env_list("FLASHSALE_PAYMENT_FRAME_ORIGINS", _origins.frame)
 FLASHSALE_PAYMENT_CONNECT_ORIGINS = env_list("FLASHSALE_PAYMENT_CONNECT_ORIGINS", _origins.connect)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+# --- logs, metrics, probes (docs/operations.md) ---------------------------------------------
+# "plain" text lines (the development default) or "json": one JSON object per line with the
+# request id (X-Request-ID or minted) on every line of a request and of the tasks it queues.
+FLASHSALE_LOG_FORMAT = os.environ.get("FLASHSALE_LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+if FLASHSALE_LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured("FLASHSALE_LOG_FORMAT must be 'plain' or 'json'")
+LOGGING = logging_config(log_format=FLASHSALE_LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+# /metrics (Prometheus text format) asks for "Authorization: Bearer <token>" when this is set; without
+# it only a development server shows its metrics (production answers 404).
+FLASHSALE_METRICS_TOKEN = os.environ.get("FLASHSALE_METRICS_TOKEN", "").strip()
+# Read once per scrape of /metrics, never on a shopper's request; each app appends its own.
+FLASHSALE_METRICS_COLLECTORS = ["flashsale.collectors.ReadinessCollector"]
+# Readiness (/readyz): seconds each check may take; beat's heartbeat period and the age past which
+# it counts as stopped; the drain lag (oldest unpersisted reservation event) past which the site
+# is not ready.
+FLASHSALE_READINESS_TIMEOUT_SECONDS = float(os.environ.get("FLASHSALE_READINESS_TIMEOUT_SECONDS", "2"))
+FLASHSALE_BEAT_HEARTBEAT_SECONDS = env_int("FLASHSALE_BEAT_HEARTBEAT_SECONDS", 30)
+FLASHSALE_BEAT_HEARTBEAT_MAX_AGE_SECONDS = env_int(
+    "FLASHSALE_BEAT_HEARTBEAT_MAX_AGE_SECONDS", 3 * FLASHSALE_BEAT_HEARTBEAT_SECONDS
+)
+FLASHSALE_READINESS_MAX_DRAIN_LAG_SECONDS = env_int("FLASHSALE_READINESS_MAX_DRAIN_LAG_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["flashsale-beat-heartbeat"] = {
+    "task": "flashsale.tasks.beat_heartbeat",
+    "schedule": float(FLASHSALE_BEAT_HEARTBEAT_SECONDS),
+    # A heartbeat stuck in a backlog says nothing about now.
+    "options": {"expire_seconds": FLASHSALE_BEAT_HEARTBEAT_SECONDS},
 }
+# Long commands (sync_products, load_session, ...) print a plain progress line this often when
+# their output is not a terminal (a terminal gets a live bar).
+FLASHSALE_PROGRESS_LINE_SECONDS = float(os.environ.get("FLASHSALE_PROGRESS_LINE_SECONDS", "10"))
 
 # --- catalog --------------------------------------------------------------------------------
 # Provider push API: the largest JSON array accepted in one request and the largest body read
@@ -436,6 +433,10 @@ if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000
     raise ImproperlyConfigured(
         "FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000"
     )
+FLASHSALE_METRICS_COLLECTORS += [
+    "reservations.metrics.SaleStockCollector",
+    "reservations.metrics.SaleOperationsCollector",
+]
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),
@@ -476,6 +477,7 @@ FLASHSALE_RECONCILE_BATCH_SIZE = env_int("FLASHSALE_RECONCILE_BATCH_SIZE", 2000)
 FLASHSALE_AUTO_COMPENSATE = env_list("FLASHSALE_AUTO_COMPENSATE", ["paid_after_expiry"])
 # How long the shopper's return page can read the payment outcome the webhook recorded in Redis.
 FLASHSALE_PAYMENT_RESULT_TTL_SECONDS = env_int("FLASHSALE_PAYMENT_RESULT_TTL_SECONDS", 24 * 3600)
+FLASHSALE_METRICS_COLLECTORS.append("reconciliation.metrics.ReconciliationCollector")
 try:
     _reconcile_hour, _reconcile_minute = (int(part) for part in FLASHSALE_RECONCILE_AT.split(":"))
 except ValueError as exc:

@@ -1,23 +1,74 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from flashsale.health import check_database, check_redis
+from flashsale import metrics, readiness
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": check_database(), "redis": check_redis()}
-    body = {name: ("ok" if error is None else f"down: {error}") for name, error in checks.items()}
-    failing = [name for name, error in checks.items() if error is not None]
-    body["status"] = "ok" if not failing else "unavailable: " + ", ".join(failing)
-    return JsonResponse(body, status=200 if not failing else 503)
+    """Liveness: this process answers. It touches no store, so a Redis or database outage never
+    gets healthy processes restarted; whether the site can serve is /readyz's question."""
+    return JsonResponse({"status": "ok"})
+
+
+def _sees_details(request) -> bool:
+    """Staff and the metrics token see why a check failed; the public only sees which."""
+    if metrics.bearer_token_matches(request):
+        return True
+    try:
+        return bool(request.user.is_staff)
+    except Exception:  # the session store may be the thing that is down
+        return False
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: 200 when every check passes, else 503 naming the failing checks.
+
+    ``?scope=web`` checks only what a web node needs to answer shoppers (database, redis, sale_redis).
+    """
+    names = readiness.WEB_CHECKS if request.GET.get("scope") == "web" else None
+    results = readiness.run_checks(names)
+    failing = [result.name for result in results if not result.ok]
+    body: dict[str, object] = {
+        "status": "ok" if not failing else "unavailable",
+        "checks": {result.name: "ok" if result.ok else "down" for result in results},
+    }
+    if failing:
+        body["failing"] = failing
+    if _sees_details(request):
+        body["details"] = {
+            result.name: {"detail": result.detail, "value": result.value, "seconds": round(result.seconds, 4)}
+            for result in results
+        }
+    response = JsonResponse(body, status=200 if not failing else 503)
+    # A probe polls every few seconds: its 503s are in /metrics, not an error log line each.
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag (django.utils.log.log_response)
+    return response
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    """Prometheus text format: this server's request metrics and the business figures, read now."""
+    if not settings.FLASHSALE_METRICS_TOKEN:
+        if settings.PRODUCTION:
+            raise Http404  # not exposed until a token is configured
+    elif not metrics.bearer_token_matches(request):
+        response = HttpResponse("A valid bearer token is required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(generate_latest(metrics.scrape_sources()), content_type=CONTENT_TYPE_LATEST)
 
 
 class SignupForm(UserCreationForm):

@@ -19,6 +19,7 @@ from pathlib import Path
 from django.db import transaction
 
 from flashsale import clock
+from flashsale.progress import NO_PROGRESS, Progress
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_int, decode_map, text
@@ -115,7 +116,11 @@ def redis_state_for(session: SaleSession, now: datetime) -> str:
 
 
 def load_session_into_redis(
-    session: SaleSession, *, now: datetime | None = None, replace_foreign: bool = False
+    session: SaleSession,
+    *,
+    now: datetime | None = None,
+    replace_foreign: bool = False,
+    progress: Progress = NO_PROGRESS,
 ) -> LoadResult:
     """Copy ``session`` into Redis; safe to call again (refreshes display data and the window).
 
@@ -147,7 +152,7 @@ def load_session_into_redis(
 
         _write_display_data(r, sid, items)
         to_push = [item for item in items if item.pk not in already]
-        units_pushed = _push_stock(r, sid, to_push)
+        units_pushed = _push_stock(r, sid, to_push, progress=progress)
         _publish(r, session, state=state, now=now)
 
         session.state = state
@@ -246,8 +251,9 @@ def _write_display_data(r, sid: int, items: list[SaleItem]) -> None:
     pipe.execute()
 
 
-def _push_stock(r, sid: int, items: list[SaleItem]) -> int:
+def _push_stock(r, sid: int, items: list[SaleItem], *, progress: Progress = NO_PROGRESS) -> int:
     """Push every unit of ``items`` (none of them in ``loaded`` yet); returns the units pushed."""
+    progress.start(f"session {sid}: units", sum(item.quantity for item in items), unit="units")
     pushed = 0
     pending = 0
     pipe = r.pipeline(transaction=False)
@@ -261,6 +267,7 @@ def _push_stock(r, sid: int, items: list[SaleItem]) -> int:
             pending += stop - start
             if pending >= UNITS_PER_ROUND_TRIP:
                 pipe.execute()
+                progress.advance(pending)
                 pending = 0
         counts = dict.fromkeys(COUNT_FIELDS, 0)
         counts["allocated"] = item.quantity
@@ -269,6 +276,8 @@ def _push_stock(r, sid: int, items: list[SaleItem]) -> int:
         pipe.hset(keys.loaded(sid), str(item.pk), item.quantity)
         pushed += item.quantity
     pipe.execute()
+    progress.advance(pending)
+    progress.finish()
     return pushed
 
 

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models.functions import Collate
 
 from flashsale import clock
+from flashsale.progress import NO_PROGRESS, Progress
 from reconciliation.gateway import Gateway, GatewayOrder, get_gateway
 from reconciliation.models import Discrepancy, GatewayOrderSnapshot, ReconciliationRun
 from reservations.models import Transaction
@@ -153,8 +154,9 @@ def compare(ours: OurTxn | None, theirs: list[TheirOrder]) -> list[Finding]:
 class Reconciler:
     """One run: stage the gateway's listing, merge both sides, record findings and totals."""
 
-    def __init__(self, run: ReconciliationRun, gateway: Gateway, *, batch_size: int):
+    def __init__(self, run: ReconciliationRun, gateway: Gateway, *, batch_size: int, progress: Progress = NO_PROGRESS):
         self.run = run
+        self.progress = progress
         self.gateway = gateway
         self.batch_size = batch_size
         self.tally = Tally()
@@ -201,6 +203,7 @@ class Reconciler:
             GatewayOrderSnapshot.objects.bulk_create(batch)
 
     def _tally_theirs(self, order: GatewayOrder) -> GatewayOrder:
+        self.progress.advance()
         self.tally.their_count += 1
         if order.status == PAID:
             self.tally.their_paid_count += 1
@@ -246,6 +249,7 @@ class Reconciler:
         self.flush()
 
     def count_ours(self, ours: OurTxn) -> None:
+        self.progress.advance()
         self.tally.our_count += 1
         if ours.status == PAID:
             self.tally.our_paid_count += 1
@@ -289,6 +293,13 @@ class Reconciler:
         self.pending_findings = []
 
 
+def _our_count(day: date, progress: Progress) -> int | None:
+    if progress is NO_PROGRESS:  # a COUNT only when someone watches
+        return None
+    start, end = day_bounds(day)
+    return Transaction.objects.filter(reserved_at__gte=start, reserved_at__lt=end).count()
+
+
 def previous_run_of(day: date) -> ReconciliationRun | None:
     return ReconciliationRun.objects.filter(period=day).order_by("-started_at", "-pk").first()
 
@@ -301,6 +312,7 @@ def reconcile_day(
     gateway: Gateway | None = None,
     batch_size: int | None = None,
     auto_compensate: bool = True,
+    progress: Progress = NO_PROGRESS,
 ) -> ReconciliationRun:
     """Reconcile ``day`` (UTC) and return the run; a failure is recorded on the run, not raised.
 
@@ -318,7 +330,7 @@ def reconcile_day(
         gateway=gateway.name,
         started_at=started,
     )
-    reconciler = Reconciler(run, gateway, batch_size=batch_size)
+    reconciler = Reconciler(run, gateway, batch_size=batch_size, progress=progress)
     _compare(run, reconciler, gateway, day)
     _record_tally(run, reconciler.tally, started=started)
     log.info(
@@ -339,13 +351,19 @@ def reconcile_day(
 
 def _compare(run: ReconciliationRun, reconciler: Reconciler, gateway: Gateway, day: date) -> None:
     """Stage the gateway's orders, merge them with ours; the outcome (or the failure) goes on ``run``."""
+    progress = reconciler.progress
     began = time_module.perf_counter()
     try:
+        # The gateway's listing says nothing of its length up front: a count and a rate, no ETA.
+        progress.start(f"{day}: gateway orders", None, unit="orders")
         with transaction.atomic():
             reconciler.stage_gateway_orders(gateway.iter_orders(day))
+        progress.finish()
         staged_at = time_module.perf_counter()
+        progress.start(f"{day}: our transactions", _our_count(day, progress), unit="transactions")
         with transaction.atomic():
             reconciler.merge()
+        progress.finish()
         log.info(
             "%s: gateway listing staged in %.2fs, merged in %.2fs",
             day,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from flashsale.auth import session_user_id
 from reconciliation.gateway import Gateway, GatewayError, WebhookRejected, get_gateway
+from reconciliation.metrics import count_webhook
 from reconciliation.payments import (
     TXN_ID_PATTERN,
     WebhookInProgress,
@@ -52,23 +53,28 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 def _webhook_answer(request: HttpRequest, *, gateway: Gateway, replay_status: int) -> HttpResponse:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > MAX_WEBHOOK_BYTES:
+        count_webhook("too_large")
         return JsonResponse({"error": "too_large"}, status=413)
     try:
         result = handle_webhook(body=request.body, headers=request.headers, gateway=gateway)
     except WebhookRejected as exc:
         log.warning("webhook refused: %s", exc)
+        count_webhook(f"rejected_{exc.reason}")
         status = 400 if exc.reason == "malformed" else 401
         return JsonResponse({"error": exc.reason}, status=status)
     except WebhookInProgress as exc:
         log.info("webhook %s arrived while an earlier delivery is being handled", exc.event_id)
+        count_webhook("in_progress")
         # 503 with Retry-After: the gateway keeps retrying; if the first delivery fails, a retry lands.
         response = JsonResponse({"error": "in_progress", "event": exc.event_id}, status=503)
         response["Retry-After"] = "5"
         return response
     except WebhookReplayed as exc:
         log.warning("webhook replay refused: %s", exc.event_id)
+        count_webhook("replayed")
         # Nothing changes here; the status tells the gateway we already have this event, so it stops.
         return JsonResponse({"error": "replayed", "event": exc.event_id}, status=replay_status)
+    count_webhook(result.outcome)
     return JsonResponse(
         {"event": result.event_id, "txn": result.txn_id, "outcome": result.outcome, "changed": result.changed}
     )

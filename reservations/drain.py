@@ -22,6 +22,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -391,3 +392,42 @@ def drain_loaded_sessions(*, batch_size: int | None = None) -> dict[int, int]:
     from reservations.availability import loaded_session_ids
 
     return {sid: drain_session(sid, batch_size=batch_size) for sid in loaded_session_ids()}
+
+
+@dataclass(frozen=True)
+class DrainLag:
+    """Events of a session's stream not yet persisted, and how long the oldest has waited (seconds).
+
+    Persisted events are acknowledged and deleted, so whatever is still in the stream is pending.
+    The age is taken from the entry's id (Redis's own clock at XADD) against Redis's clock now.
+    """
+
+    pending: int
+    oldest_age: float
+
+
+def redis_now(r) -> float:
+    seconds, micros = r.time()
+    return seconds + micros / 1_000_000
+
+
+def drain_lag(session_id: int, *, now: float, client=None) -> DrainLag:
+    r = client or sale_redis()
+    stream = keys.stream(session_id)
+    pipe = r.pipeline(transaction=False)
+    pipe.xlen(stream)
+    pipe.xrange(stream, count=1)
+    length, first = pipe.execute()
+    if not first:
+        return DrainLag(pending=int(length), oldest_age=0.0)
+    appended_ms = int(text(first[0][0]).split("-", 1)[0])
+    return DrainLag(pending=int(length), oldest_age=max(0.0, now - appended_ms / 1000))
+
+
+def oldest_pending_age() -> float:
+    """The drain lag of the whole site: the oldest unpersisted event of any loaded session (0 if none)."""
+    from reservations.availability import loaded_session_ids
+
+    r = sale_redis()
+    now = redis_now(r)
+    return max((drain_lag(sid, now=now, client=r).oldest_age for sid in loaded_session_ids()), default=0.0)

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db.models import Sum
 
 from flashsale import clock
+from flashsale.progress import NO_PROGRESS, Progress
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import lua_number
@@ -68,7 +69,9 @@ class RebuildReport:
         return out
 
 
-def rebuild_session(session_id: int, *, force: bool = False, now: datetime | None = None) -> RebuildReport:
+def rebuild_session(
+    session_id: int, *, force: bool = False, now: datetime | None = None, progress: Progress = NO_PROGRESS
+) -> RebuildReport:
     """Re-create the session in Redis from PostgreSQL; refuses if it is still there unless ``force``."""
     now = now or clock.now()
     session = SaleSession.objects.get(pk=session_id)
@@ -92,16 +95,21 @@ def rebuild_session(session_id: int, *, force: bool = False, now: datetime | Non
     for txn in transactions:
         by_item.setdefault(txn.item_id, []).append(txn)
 
-    restored = [
-        _restore_item(
-            item,
-            by_item.get(item.pk, []),
-            adjusted=adjustments.get(item.pk, 0),
-            added=added.get(item.pk, 0),
-            report=report,
+    items = list(session.items.order_by("display_order", "id"))
+    progress.start(f"session {session_id}: items", len(items), unit="items")
+    restored = []
+    for item in items:
+        restored.append(
+            _restore_item(
+                item,
+                by_item.get(item.pk, []),
+                adjusted=adjustments.get(item.pk, 0),
+                added=added.get(item.pk, 0),
+                report=report,
+            )
         )
-        for item in session.items.order_by("display_order", "id")
-    ]
+        progress.advance()
+    progress.finish()
     known_items = {state.item_id for state in restored}
     for txn in transactions:
         if txn.item_id not in known_items:
@@ -110,7 +118,7 @@ def rebuild_session(session_id: int, *, force: bool = False, now: datetime | Non
     write_restored_state(session_id, items=restored, transactions=[restored_txn(txn) for txn in kept])
     report.transactions = len(kept)
     # Display data, the window and, last, the session hash: the session reappears complete.
-    load_session_into_redis(session, now=now)
+    load_session_into_redis(session, now=now, progress=progress)
     return report
 
 

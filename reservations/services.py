@@ -97,6 +97,7 @@ def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> Reserve
     before anything else: nobody is asked to log in or pass a check for units that are gone.
     """
     if sold_out.is_sold_out(click.session_id, click.item_id, now=click.now):
+        sold_out.count_refusal(click.session_id, click.item_id)
         return Refused(_gone(click))
     if click.session_key and click.quantity is not None:
         request = ReserveRequest(

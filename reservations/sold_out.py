@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.conf import settings
+from prometheus_client import Counter
 
 # Items a process remembers (all are forgotten beyond it; the next clicks ask Redis again).
 MAX_ITEMS = 10_000
 
 _until: dict[tuple[int, int], float] = {}
+
+# These refusals never reach Redis, so the per-item counters there (flashsale_sale_refusals_total)
+# do not see them; each process counts its own (docs/operations.md).
+REFUSED_FROM_MEMORY = Counter(
+    "flashsale_sale_refusals_from_memory",
+    "Reserve clicks refused from a process's sold-out memory, without asking Redis.",
+    ["session", "item"],
+)
 
 
 def memo_seconds() -> float:
@@ -42,6 +51,11 @@ def is_sold_out(session_id: int, item_id: int, *, now: float) -> bool:
         return True
     del _until[(session_id, item_id)]
     return False
+
+
+def count_refusal(session_id: int, item_id: int) -> None:
+    """A click on a remembered sold-out item was refused from memory."""
+    REFUSED_FROM_MEMORY.labels(str(session_id), str(item_id)).inc()
 
 
 def learn(session_id: int, remaining: Mapping[int, int], *, now: float) -> None:

@@ -49,6 +49,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               and user of a payment the webhook handled (TTL; the shopper's return page reads it)
 - ``payment_intent(T)`` string the provider's payment (Stripe PaymentIntent id) made for TransactionID T by
                               our pay page, or ``creating`` while one request makes it (TTL; never a second one)
+- ``beat_heartbeat()`` string epoch seconds of beat's last heartbeat task (default Redis, TTL; readiness
+                              reads its age, flashsale/readiness.py)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
 ``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
@@ -208,3 +210,7 @@ def payment_result(txn_id: str) -> str:
 
 def payment_intent(txn_id: str) -> str:
     return f"{PREFIX}:payment:intent:{txn_id}"
+
+
+def beat_heartbeat() -> str:
+    return f"{PREFIX}:beat:heartbeat"

@@ -71,3 +71,31 @@ def test_rebuild_refuses_a_session_still_in_redis_and_reports_oversold(load_sale
 def test_rebuild_of_an_unknown_session_fails_cleanly(db):
     with pytest.raises(CommandError, match="No session"):
         call_command("rebuild_session", "999")
+
+
+def test_all_live_rebuilds_every_loaded_session_and_skips_those_still_in_redis(load_sale, make_user, redis_conn, clock):
+    sales = [load_sale(quantities=[5]), load_sale(quantities=[3])]
+    for n, sale in enumerate(sales):
+        reserve_units(sale.id, sale.item.pk, user_id=make_user().pk, quantity=1, txn_id=f"{n}" * 26, now=clock.now())
+        drain_session(sale.id)
+    redis_conn.flushdb()
+
+    out = StringIO()
+    call_command("rebuild_session", "--all-live", "--quiet", stdout=out)
+
+    for sale, quantity in zip(sales, (5, 3), strict=True):
+        figures = assert_stock_invariant(redis_conn, sale.id, sale.item.pk)
+        assert (figures["remaining"], figures["held"]) == (quantity - 1, 1)
+        assert f"item {sale.item.pk}: allocated {quantity}" in out.getvalue()
+
+    again = StringIO()
+    call_command("rebuild_session", "--all-live", "--quiet", stdout=again)
+    for sale in sales:
+        assert f"session {sale.id}: skipped: The session is still in Redis" in again.getvalue()
+
+
+def test_one_session_or_all_live_but_not_both(load_sale):
+    sale = load_sale(quantities=[5])
+    for args in ((), (str(sale.id), "--all-live")):
+        with pytest.raises(CommandError, match="Name one session id, or --all-live"):
+            call_command("rebuild_session", *args)

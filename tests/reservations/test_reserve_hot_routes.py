@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from flashsale.hot_routes import HotRouteApplication, hot_route_middleware
 from tests.support.passes import give_pass
+from tests.support.redis_monitor import commands_during
 
 CSRF = "k" * 32
 
@@ -19,7 +20,16 @@ def app():
     return HotRouteApplication()
 
 
-def _call(app, method: str, path: str, *, cookies: dict | None = None, body: bytes = b"", csrf: str | None = None):
+def _call(
+    app,
+    method: str,
+    path: str,
+    *,
+    cookies: dict | None = None,
+    body: bytes = b"",
+    csrf: str | None = None,
+    extra: dict | None = None,
+):
     """One request through the WSGI application itself, as gunicorn would send it."""
     environ = {
         "REQUEST_METHOD": method,
@@ -41,6 +51,7 @@ def _call(app, method: str, path: str, *, cookies: dict | None = None, body: byt
         environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     if csrf:
         environ["HTTP_X_CSRFTOKEN"] = csrf
+    environ.update(extra or {})
     answer = {}
 
     def start_response(status, headers, exc_info=None):
@@ -115,3 +126,52 @@ def test_the_rest_of_the_site_keeps_the_whole_list(app, db):
     # CommonMiddleware (left out of the hot routes) still appends the slash elsewhere.
     answer = _call(app, "GET", "/accounts/login")
     assert answer["status"] == 301 and answer["headers"]["Location"] == "/accounts/login/"
+
+
+def _requests_timed(route: str, method: str, status: int) -> float:
+    from prometheus_client import REGISTRY
+
+    labels = {"route": route, "method": method, "status": str(status)}
+    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_count", labels) or 0.0
+
+
+def test_metrics_and_request_ids_cost_the_hot_routes_no_redis_command_and_no_sql(
+    app, shopper, load_sale, clock, redis_conn, django_assert_num_queries
+):
+    kept = hot_route_middleware()
+    assert kept[:2] == ["flashsale.metrics.RequestMetricsMiddleware", "flashsale.request_context.RequestIdMiddleware"]
+    sale = load_sale(quantities=[5])
+    give_pass(shopper, sale.id, now=clock.now())
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    cookies = {"sessionid": shopper.cookies["sessionid"].value, "csrftoken": CSRF}
+    reserve = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    poll = reverse("reservations-stock", args=[sale.id])
+    reserves_before = _requests_timed("reservations-reserve", "POST", 303)
+    polls_before = _requests_timed("reservations-stock", "GET", 200)
+    answers = []
+    with django_assert_num_queries(0):
+        reserve_sent = commands_during(
+            redis_conn,
+            lambda: answers.append(
+                _call(
+                    app,
+                    "POST",
+                    reserve,
+                    cookies=cookies,
+                    body=b"quantity=1",
+                    csrf=CSRF,
+                    extra={"HTTP_X_REQUEST_ID": "hot-route-1"},
+                )
+            ),
+        )
+        poll_sent = commands_during(redis_conn, lambda: answers.append(_call(app, "GET", poll, cookies=cookies)))
+    reserved, polled = answers
+    assert reserved["status"] == 303 and polled["status"] == 200
+    # The views' own round trips and nothing more: the reserve script; the poll's one script, or
+    # none when the shared stock snapshot of this process is fresh.
+    assert reserve_sent == ["EVALSHA"]
+    assert poll_sent in ([], ["EVALSHA"])
+    assert _requests_timed("reservations-reserve", "POST", 303) == reserves_before + 1
+    assert _requests_timed("reservations-stock", "GET", 200) == polls_before + 1
+    assert reserved["headers"]["X-Request-ID"] == "hot-route-1"
+    assert len(polled["headers"]["X-Request-ID"]) == 32  # minted

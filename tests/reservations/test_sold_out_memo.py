@@ -96,3 +96,22 @@ def test_a_snapshot_showing_zero_teaches_the_memo(load_sale, make_user, clock, r
     reserve_units(sale.id, sale.item.pk, user_id=make_user().pk, quantity=1, txn_id="A" * 26, now=clock.now())
     late = _ready_shopper(make_user, sale, clock)  # its sale page read the snapshot: 0 left
     assert commands_during(redis_conn, lambda: _reserve(late, sale)) == []
+
+
+def test_a_refusal_from_memory_is_counted_for_metrics(load_sale, make_user, clock, redis_conn):
+    from prometheus_client import REGISTRY
+
+    sale = load_sale(quantities=[1])
+    first, second, third = (_ready_shopper(make_user, sale, clock) for _ in range(3))
+    labels = {"session": str(sale.id), "item": str(sale.item.pk)}
+
+    def from_memory() -> float:
+        return REGISTRY.get_sample_value("flashsale_sale_refusals_from_memory_total", labels) or 0.0
+
+    assert _reserve(first, sale).status_code == 303
+    before = from_memory()
+    assert _reserve(second, sale).status_code == 409  # Redis refused it: counted there, not here
+    assert from_memory() == before
+    commands = commands_during(redis_conn, lambda: _reserve(third, sale))
+    assert commands == []  # counting it added no Redis command
+    assert from_memory() == before + 1

@@ -25,37 +25,37 @@ class LocalCluster:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
+    def _spawn(self, port: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir / str(port)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     def start(self, *, timeout: float = 20.0) -> None:
-        binary = redis_server_binary()
         for port in self.ports:
             node_dir = self.workdir / str(port)
             shutil.rmtree(node_dir, ignore_errors=True)
             node_dir.mkdir(parents=True)
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        binary,
-                        "--port",
-                        str(port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        "2000",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(node_dir),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            self.processes.append(self._spawn(port))
         nodes = [redis.Redis(port=port, socket_timeout=2) for port in self.ports]
         deadline = time.monotonic() + timeout
         for node in nodes:
@@ -85,6 +85,28 @@ class LocalCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cluster did not converge: {states}")
             time.sleep(0.05)
+
+    def stop_node(self, index: int) -> None:
+        """Stop one master (SIGTERM): its slots stop answering until ``start_node``."""
+        process = self.processes[index]
+        process.terminate()
+        process.wait(timeout=5)
+
+    def start_node(self, index: int, *, timeout: float = 30.0) -> None:
+        """Start a stopped master again on its port and directory (its nodes.conf keeps its identity)
+        and wait until every node says the cluster is ok. Its keys are gone (no persistence)."""
+        from tests.support.polling import wait_until
+
+        self.processes[index] = self._spawn(self.ports[index])
+        nodes = [redis.Redis(port=port, socket_timeout=2) for port in self.ports]
+
+        def cluster_ok() -> bool:
+            try:
+                return all(node.cluster("INFO").get("cluster_state") == "ok" for node in nodes)
+            except redis.ConnectionError:
+                return False
+
+        wait_until(cluster_ok, what="the cluster to be ok again after a node restart", timeout=timeout)
 
     def stop(self) -> None:
         for process in self.processes:

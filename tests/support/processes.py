@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +33,7 @@ GUNICORN_PORTS = range(18850, 18900)
 REDIS_PORTS = range(18900, 18920)
 SANDBOX_PORTS = range(18920, 18940)
 LOCALSTRIPE_PORTS = range(18960, 18980)
+POSTGRES_PORTS = range(18940, 18950)
 # Starting gunicorn or a burst of requests takes longer than the default deadline on a busy machine.
 DEADLINE_SECONDS = 30.0
 
@@ -319,6 +322,99 @@ class PrivateRedis:
         release_port(self.port)
 
 
+def postgres_binaries() -> Path | None:
+    """The directory of PostgreSQL's ``initdb`` and ``postgres`` (Debian keeps them off PATH), or None."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of its own (``initdb`` in a fresh directory, trust auth, loopback port).
+
+    PostgreSQL refuses to run as root: as root it runs as the ``postgres`` user, in a directory
+    outside the test's (root-only) temporary tree.
+    """
+
+    def __init__(self, *, port: int | None = None):
+        self.port = port or free_port(POSTGRES_PORTS)
+        self.bin = postgres_binaries()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL's initdb is not installed")
+        self.workdir = Path(tempfile.mkdtemp(prefix="flashsale-pg-"))
+        self.datadir = self.workdir / "data"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        self.process: subprocess.Popen | None = None
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, user="postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def init(self) -> PrivatePostgres:
+        subprocess.run(
+            [*self._as_user, str(self.bin / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return self
+
+    def start(self) -> PrivatePostgres:
+        self.process = subprocess.Popen(
+            [
+                *self._as_user,
+                str(self.bin / "postgres"),
+                "-D",
+                str(self.datadir),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={self.workdir}",
+                "-c",
+                "fsync=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError("postgres exited")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+            except OSError:
+                return False
+            ready = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            )
+            return ready.returncode == 0
+
+        wait_for(answers, what=f"postgres on {self.port}")
+        return self
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT to the postmaster, which ends its whole process tree)."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGINT)
+                try:
+                    self.process.wait(timeout=DEADLINE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    stop_group(self.process)
+            self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        release_port(self.port)
+
+
 class SandboxGateway:
     """The sandbox payment gateway process (``python -m sandbox_gateway``), posting its webhooks to
     ``site_url`` with our site's secrets, and an authenticated session on its operator API."""
@@ -555,6 +651,11 @@ class Processes:
         self.started.append(server)
         return server.start()
 
+    def postgres(self) -> PrivatePostgres:
+        server = PrivatePostgres()
+        self.started.append(_Removed(server))
+        return server.init().start()
+
     def sandbox(self, *, site_url: str) -> SandboxGateway:
         gateway = SandboxGateway(
             port=free_port(SANDBOX_PORTS),
@@ -585,6 +686,16 @@ class Processes:
                 errors.append(exc)
         if errors:
             raise errors[0]
+
+
+class _Removed:
+    """Stops a server and removes its files (one whose directory lives outside the test's)."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def stop(self) -> None:
+        self.server.remove()
 
 
 class _Plain:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from catalog.retention import prune_sync_runs
+from flashsale.progress import add_quiet_argument, command_progress
 
 
 class Command(BaseCommand):
@@ -19,12 +20,13 @@ class Command(BaseCommand):
             help=f"Keep this many days (default CATALOG_SYNC_RUN_RETENTION_DAYS, now "
             f"{settings.CATALOG_SYNC_RUN_RETENTION_DAYS}; 0 keeps everything).",
         )
+        add_quiet_argument(parser)
 
     def handle(self, *args, days: int | None, **options):
         if days is not None and days < 0:
             self.stderr.write("--days must be 0 (keep everything) or more.")
             raise SystemExit(2)
-        pruned = prune_sync_runs(days=days)
+        pruned = prune_sync_runs(days=days, progress=command_progress(self, options))
         if pruned.cutoff is None:
             self.stdout.write("Retention is 0 days: every sync run is kept.")
             return

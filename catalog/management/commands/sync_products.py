@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Provider, SyncRun
 from catalog.sync import pull_provider
+from flashsale.progress import add_quiet_argument, command_progress
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", nargs="?", help="A pull provider's slug; omit for all active pull providers.")
+        add_quiet_argument(parser)
 
     def handle(self, *args, slug: str | None, **options):
         if slug:
@@ -28,8 +30,9 @@ class Command(BaseCommand):
                 self.stdout.write("No active pull providers.")
                 return
         failed = 0
+        progress = command_progress(self, options)
         for provider in providers:
-            run = pull_provider(provider, trigger=SyncRun.Trigger.OPERATOR)
+            run = pull_provider(provider, trigger=SyncRun.Trigger.OPERATOR, progress=progress)
             line = (
                 f"{provider.slug}: run {run.pk} {run.status}: {run.created_count} created, "
                 f"{run.updated_count} updated, {run.unchanged_count} unchanged, {run.rejected_count} rejected, "

@@ -6,6 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flashsale.progress import add_quiet_argument, command_progress
 from plans.exceptions import SessionNotLoadable
 from plans.loading import load_session_into_redis
 from plans.models import SaleSession
@@ -21,6 +22,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Replace what another database left in Redis under this session id, even if it may be live.",
         )
+        add_quiet_argument(parser)
 
     def handle(self, *args, session_id: int, replace_foreign: bool = False, **options):
         session = SaleSession.objects.filter(pk=session_id).first()
@@ -28,7 +30,9 @@ class Command(BaseCommand):
             raise CommandError(f"No sale session with id {session_id}.")
         started = time.perf_counter()
         try:
-            result = load_session_into_redis(session, replace_foreign=replace_foreign)
+            result = load_session_into_redis(
+                session, replace_foreign=replace_foreign, progress=command_progress(self, options)
+            )
         except SessionNotLoadable as exc:
             raise CommandError(exc.message) from exc
         elapsed = time.perf_counter() - started

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from flashsale import clock
+from flashsale.progress import add_quiet_argument, command_progress
 from reconciliation.matching import reconcile_day
 from reconciliation.models import ReconciliationRun
 
@@ -26,10 +27,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-auto-compensate", action="store_true", help="Do not compensate FLASHSALE_AUTO_COMPENSATE kinds."
         )
+        add_quiet_argument(parser)
 
     def handle(self, *args, date=None, no_auto_compensate=False, **options):
         day = _day(date) if date else clock.now().date() - timedelta(days=1)
-        run = reconcile_day(day, trigger=ReconciliationRun.Trigger.COMMAND, auto_compensate=not no_auto_compensate)
+        run = reconcile_day(
+            day,
+            trigger=ReconciliationRun.Trigger.COMMAND,
+            auto_compensate=not no_auto_compensate,
+            progress=command_progress(self, options),
+        )
         self.stdout.write(
             f"Run #{run.pk} of {day}: {run.get_status_display()} in {run.duration_seconds:.2f}s; "
             f"ours {run.our_count} ({run.our_paid_count} paid, {run.our_paid_amount}), "
