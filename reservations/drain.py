@@ -19,12 +19,12 @@ import os
 import secrets
 import socket
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
@@ -33,10 +33,13 @@ from redis.exceptions import LockError
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import decode_map, text
+from flashsale.store.scripts import lua_script
 from reservations.models import Transaction
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
 log = logging.getLogger(__name__)
+
+TIMELINE_COUNT = lua_script(Path(__file__).resolve().parent / "lua" / "timeline_count.lua")
 
 GROUP = "drainer"
 
@@ -141,11 +144,8 @@ def _apply(row: Transaction, fields: dict[str, str]) -> bool:
     return changed
 
 
-def persist_events(session_id: int, events: Iterable[Event], *, created_at: list[datetime] | None = None) -> int:
-    """Upsert the transactions the events describe, in one database transaction; returns rows touched.
-
-    ``created_at`` (if given) receives the reservation time of every row this call created.
-    """
+def persist_events(session_id: int, events: Iterable[Event]) -> int:
+    """Upsert the transactions the events describe, in one database transaction; returns rows touched."""
     latest: dict[str, list[dict[str, str]]] = {}
     for _, fields in events:
         if fields.get("txn"):
@@ -174,16 +174,14 @@ def persist_events(session_id: int, events: Iterable[Event], *, created_at: list
         # Foreign keys are checked at commit by default; checking here makes a bad record fail
         # inside this block, also when it runs nested in an outer transaction.
         connection.check_constraints()
-    if created_at is not None:
-        created_at += [row.reserved_at for row in created]
     return len(created) + len(changed)
 
 
-def _persist_one_by_one(session_id: int, events: list[Event], created_at: list[datetime]) -> None:
+def _persist_one_by_one(session_id: int, events: list[Event]) -> None:
     """Fallback when a batch fails: keep the good events, log and skip the poisoned ones."""
     for event in events:
         try:
-            persist_events(session_id, [event], created_at=created_at)
+            persist_events(session_id, [event])
         except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
             # Acknowledged anyway: a record that can never be written must not block the stream.
             log.error("session %s: stream event %s cannot be persisted, skipped: %s", session_id, event[0], exc)
@@ -365,26 +363,38 @@ def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
 
 def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> int:
     live = _hydrate(r, session_id, [event for event in batch if event[1]])
-    created_at: list[datetime] = []
     try:
-        persist_events(session_id, live, created_at=created_at)
+        persist_events(session_id, live)
     except (IntegrityError, DataError, KeyError, ValueError, ArithmeticError) as exc:
         log.warning("session %s: batch of %d events failed (%s); persisting one by one", session_id, len(live), exc)
-        created_at.clear()
-        _persist_one_by_one(session_id, live, created_at)
+        _persist_one_by_one(session_id, live)
     ids = [entry_id for entry_id, _ in batch]
     if before_ack is not None:
         before_ack(ids)
+    _count_in_timeline(r, session_id, live)
     pipe = r.pipeline(transaction=True)
     pipe.xack(stream, GROUP, *ids)
     # Acknowledged events live on in PostgreSQL; deleting them keeps the stream small.
     pipe.xdel(stream, *ids)
-    # The live page's reservations per minute, counted here rather than on the hot path: only rows
-    # this batch created count, so an event delivered twice is counted once.
-    for minute, count in Counter(int(at.timestamp()) // 60 for at in created_at).items():
-        pipe.hincrby(keys.timeline(session_id), str(minute), count)
     pipe.execute()
     return len(batch)
+
+
+def _count_in_timeline(r, session_id: int, events: list[Event]) -> int:
+    """Reservations per minute for the live page's timeline, counted here rather than on the hot path.
+
+    Each reservation is counted once, however often its event is delivered (``timeline_count.lua``
+    marks its hash in the same step). Returns how many were counted now.
+    """
+    pairs = [
+        part
+        for _, fields in events
+        if fields.get("type") == "reserved" and fields.get("txn") and fields.get("reserved_at")
+        for part in (fields["txn"], str(int(float(fields["reserved_at"])) // 60))
+    ]
+    if not pairs:
+        return 0
+    return int(TIMELINE_COUNT(keys=[keys.timeline(session_id)], args=[keys.txn(session_id, ""), *pairs], client=r))
 
 
 def drain_loaded_sessions(*, batch_size: int | None = None) -> dict[int, int]:

@@ -56,7 +56,9 @@ class SaleStockCollector:
             "flashsale_sale_refusals", "Reserve requests refused, by reason.", labels=["session", "item", "reason"]
         )
         reservations = CounterMetricFamily(
-            "flashsale_sale_reservations", "Reservations made in the session.", labels=["session"]
+            "flashsale_sale_reservations",
+            "Reservations made in the session, as the drainer persisted them (the per-minute timeline).",
+            labels=["session"],
         )
         r = sale_redis()
         for session_id in loaded_session_ids():
