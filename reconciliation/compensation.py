@@ -185,7 +185,7 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
     compensation.detail = f"Order {order.order_id} is {order.status} at the gateway."
     if discrepancy.kind != Kind.PAID_TWICE:
         # The whole transaction's money went back: our record says so too.
-        Transaction.objects.filter(txn_id=discrepancy.txn_id, status=Transaction.Status.PAID).update(
+        Transaction.objects.paid().filter(txn_id=discrepancy.txn_id).update(
             status=Transaction.Status.REFUNDED, updated_at=clock.now()
         )
 
@@ -249,7 +249,7 @@ def _return_units(discrepancy: Discrepancy, compensation: Compensation, *, user)
         compensation.detail = f"{units} unit(s) recorded against closed session {item.session_id}."
     compensation.units = units
     if discrepancy.kind == Kind.MISSING_AT_GATEWAY:
-        Transaction.objects.filter(txn_id=discrepancy.txn_id, status=Transaction.Status.PAID).update(
+        Transaction.objects.paid().filter(txn_id=discrepancy.txn_id).update(
             status=Transaction.Status.CANCELLED, updated_at=clock.now()
         )
 

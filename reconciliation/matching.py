@@ -218,7 +218,7 @@ class Reconciler:
 
     def ours(self) -> Iterator[OurTxn]:
         start, end = day_bounds(self.run.period)
-        rows = Transaction.objects.filter(reserved_at__gte=start, reserved_at__lt=end)
+        rows = Transaction.objects.reserved_between(start, end)
         for row in self._sorted(rows, OUR_FIELDS):
             yield OurTxn(*row)
 
@@ -297,7 +297,7 @@ def _our_count(day: date, progress: Progress) -> int | None:
     if progress is NO_PROGRESS:  # a COUNT only when someone watches
         return None
     start, end = day_bounds(day)
-    return Transaction.objects.filter(reserved_at__gte=start, reserved_at__lt=end).count()
+    return Transaction.objects.reserved_between(start, end).count()
 
 
 def previous_run_of(day: date) -> ReconciliationRun | None:

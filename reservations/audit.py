@@ -234,24 +234,29 @@ def _session_users(r, session_id: int) -> set[int]:
 TXN_FIELDS = ("item", "quantity", "status")
 
 
-def _active_units(txns: dict[str, tuple[str | None, ...]], fallback: dict[str, tuple[int, int, str]]) -> Counter:
+def _active_units(txns: dict[str, tuple[str | None, ...]], fallback: dict[str, tuple[int, int]]) -> Counter:
+    """Units per item of the active transactions: the Redis hashes, or PostgreSQL's active rows for
+    the hashes no longer in Redis (``fallback`` holds only active rows)."""
     active: Counter = Counter()
     for txn_id, (item, quantity, status) in txns.items():
-        if status is None and txn_id in fallback:
-            item_id, qty, status = fallback[txn_id]
-            item, quantity = str(item_id), str(qty)
+        if status is None:
+            if txn_id in fallback:
+                item_id, units = fallback[txn_id]
+                active[item_id] += units
+            continue
         if status in ACTIVE_STATUSES and item is not None:
             active[int(item)] += as_int(quantity)
     return active
 
 
-def _pg_fallback(session_id: int, txn_ids: set[str]) -> dict[str, tuple[int, int, str]]:
+def _pg_fallback(session_id: int, txn_ids: set[str]) -> dict[str, tuple[int, int]]:
+    """TransactionID -> (item, units) of the session's active rows among ``txn_ids``."""
     if not txn_ids:
         return {}
-    rows = Transaction.objects.filter(session_id=session_id, txn_id__in=txn_ids).values_list(
-        "txn_id", "item_id", "quantity", "status"
-    )
-    return {txn_id: (item_id, quantity, status) for txn_id, item_id, quantity, status in rows}
+    rows = Transaction.objects.in_session(session_id).active().filter(txn_id__in=txn_ids)
+    return {
+        txn_id: (item_id, quantity) for txn_id, item_id, quantity in rows.values_list("txn_id", "item_id", "quantity")
+    }
 
 
 def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[int, int], dict[str, tuple]]]:
@@ -278,7 +283,7 @@ def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[
 
 
 def _mismatches(
-    user_id: int, counted: dict[int, int], txns: dict[str, tuple], fallback: dict[str, tuple[int, int, str]]
+    user_id: int, counted: dict[int, int], txns: dict[str, tuple], fallback: dict[str, tuple[int, int]]
 ) -> list[UserMismatch]:
     active = _active_units(txns, fallback)
     found = []

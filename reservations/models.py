@@ -18,9 +18,6 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
         """Reservations whose units are taken: held awaiting payment, or paid."""
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def held(self) -> TransactionQuerySet:
-        return self.filter(status=ReservationStatus.RESERVED)
-
     def paid(self) -> TransactionQuerySet:
         return self.filter(status=ReservationStatus.PAID)
 
