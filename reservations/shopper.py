@@ -240,11 +240,12 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def item_txn_id(entry: Entry, item_id: int) -> str:
     """The TransactionID of a reservation of ``item_id`` made from this sale-page visit.
 
-    The visit's first 21 characters (its ULID timestamp, so ids still sort by when the shopper
-    arrived, and 55 of its random bits), then the item id in five Crockford base32 digits: unique
-    per visit and item and stable across retries. ``reservations/lua/reserve.lua`` derives the same
-    id inside Redis from the visit written in the shopper's ticket (cheaply: no hashing there).
+    The visit's ULID timestamp (so ids still sort by when the shopper arrived) and the low 55 bits
+    of its random part (characters 16-26: ULIDs minted within one millisecond by one process differ
+    there, as python-ulid counts up), then the item id in five Crockford base32 digits: unique per
+    visit and item and stable across retries. ``reservations/lua/reserve.lua`` derives the same id
+    inside Redis from the visit written in the shopper's ticket (cheaply: no hashing there).
     """
     number = item_id % 32**5
     digits = "".join(CROCKFORD[(number >> shift) & 31] for shift in range(20, -1, -5))
-    return entry.txn_id[:21] + digits
+    return entry.txn_id[:10] + entry.txn_id[15:26] + digits

@@ -33,8 +33,9 @@ local item_id = ARGV[2]
 local user_id, txn_id, entered_at, latitude, longitude
 
 local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
--- The visit's first 21 characters (its ULID time and 55 of its random bits), then the item id in
--- five Crockford base32 digits: unique per visit and item, stable across retries, and no hashing.
+-- The visit's ULID time (characters 1-10) and the low 55 bits of its random part (characters
+-- 16-26: ULIDs minted in one millisecond by one process differ there, python-ulid counts up), then
+-- the item id in five Crockford base32 digits: unique per visit and item, stable, no hashing.
 local function item_txn_id(visit)
   local n = tonumber(item_id) % 33554432
   local out = {}
@@ -43,7 +44,7 @@ local function item_txn_id(visit)
     out[i] = string.sub(CROCKFORD, digit + 1, digit + 1)
     n = (n - digit) / 32
   end
-  return string.sub(visit, 1, 21) .. table.concat(out)
+  return string.sub(visit, 1, 10) .. string.sub(visit, 16, 26) .. table.concat(out)
 end
 
 if ARGV[1] == 'ticket' then

@@ -100,6 +100,18 @@ def test_the_transaction_id_differs_per_item_and_keeps_the_visit_time():
     assert one[:10] == two[:10] == entry.txn_id[:10]  # the 48-bit timestamp part
 
 
+def test_visits_minted_in_the_same_millisecond_get_different_transaction_ids():
+    """python-ulid counts up within a millisecond: the ids must keep the bits that change."""
+    from reservations.shopper import item_txn_id, new_visit
+
+    visits = [new_visit(now=0.0) for _ in range(2000)]
+    assert len({visit.txn_id[:10] for visit in visits}) < len(visits)  # some did share a millisecond
+    for item_id in (1, 2, 33_554_431):
+        ids = {item_txn_id(visit, item_id) for visit in visits}
+        assert len(ids) == len(visits)
+        assert all(len(txn_id) == 26 for txn_id in ids)
+
+
 def test_an_unknown_session_is_404(client, db):
     assert client.get(reverse("reservations-sale", args=[4242])).status_code == 404
 
