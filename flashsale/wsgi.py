@@ -11,6 +11,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flashsale.settings")
 django.setup(set_prefix=False)
 
-from flashsale.hot_routes import HotRouteApplication  # noqa: E402  (needs the apps loaded)
+from flashsale.checks import refuse_unsafe_start  # noqa: E402  (needs the apps loaded)
+from flashsale.hot_routes import HotRouteApplication  # noqa: E402
 
+refuse_unsafe_start()
 application = HotRouteApplication()
