@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, Throttled
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from catalog.ingest import IngestFailed, ingest_records
 from catalog.models import SyncRun
 from catalog.parsers import ProviderJSONParser
 from catalog.serializers import ErrorSerializer, ProductRecordSerializer, PushResultSerializer
+from flashsale.rate_limits import wait_seconds
 
 
 class PayloadTooLarge(APIException):
@@ -60,6 +61,10 @@ class ProductPushView(APIView):
             404: _error("No such provider."),
             413: _error("More records than CATALOG_MAX_BATCH, or a body over CATALOG_MAX_BODY_BYTES."),
             415: _error("The body is not application/json."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="More pushes than CATALOG_PUSH_RATE for this provider; retry after `Retry-After` seconds.",
+            ),
             503: _error("The batch could not be stored; nothing landed. Retry later."),
         },
         examples=[
@@ -83,6 +88,7 @@ class ProductPushView(APIView):
         ],
     )
     def post(self, request, slug: str):
+        _check_push_rate(request, request.auth)
         _check_body_size(request)
         records = request.data
         if not isinstance(records, list):
@@ -97,6 +103,15 @@ class ProductPushView(APIView):
         except IngestFailed as exc:
             raise IngestUnavailable(f"The batch could not be stored (run {exc.run.pk}); nothing landed.") from exc
         return Response(_push_result(run, received=len(records)))
+
+
+def _check_push_rate(request, provider) -> None:
+    """At most CATALOG_PUSH_RATE pushes per provider, counted by its key (whatever address it pushes from)."""
+    wait = wait_seconds(
+        request, group="catalog:push", key=lambda _group, _request: provider.slug, rate=settings.CATALOG_PUSH_RATE
+    )
+    if wait:
+        raise Throttled(wait=wait, detail=f"More than {settings.CATALOG_PUSH_RATE} pushes for this provider.")
 
 
 def _check_body_size(request) -> None:

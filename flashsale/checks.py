@@ -11,7 +11,6 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 
-@checks.register(checks.Tags.security)
 def captcha_test_mode_in_production(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if settings.PRODUCTION and settings.CAPTCHA_TEST_MODE:
         return [
@@ -25,6 +24,11 @@ def captcha_test_mode_in_production(app_configs=None, **kwargs) -> list[checks.C
 
 
 STARTUP_CHECKS = [captcha_test_mode_in_production]
+
+
+def register() -> None:
+    for check in STARTUP_CHECKS:
+        checks.register(check, checks.Tags.security)
 
 
 def refuse_unsafe_start() -> None:

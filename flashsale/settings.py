@@ -7,6 +7,7 @@ strict: secrets must come from the environment and ``check --deploy`` is clean.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -191,6 +192,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 FLASHSALE_USER_CACHE_TIMEOUT = env_int("FLASHSALE_USER_CACHE_TIMEOUT", 3600)
+# Ending a user's access (deactivation, deletion, password change: flashsale/accounts.py) deletes
+# their sessions and reserve tickets at once, and the tickets again this many seconds later, in
+# case a request in flight wrote one meanwhile (keep it above gunicorn's --timeout, 30 s).
+FLASHSALE_END_ACCESS_SWEEP_SECONDS = env_int("FLASHSALE_END_ACCESS_SWEEP_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -244,8 +249,17 @@ SPECTACULAR_SETTINGS = {
 
 # --- rate limits, captcha -------------------------------------------------------------------
 RATELIMIT_USE_CACHE = "default"
+# django-ratelimit's key="ip" is the client through trusted proxies, like every other per-IP limit.
+RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
 RATELIMIT_VIEW = "flashsale.views.ratelimited"
 CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
+# Log-in: failed attempts per client address and per username (either refuses the next try with
+# 429 until its window ends); sign-up: attempts per client address. flashsale/rate_limits.py.
+FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
+FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
+FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
+# Retry-After of a 429 whose limit does not know its window (django-ratelimit's decorator).
+FLASHSALE_RETRY_AFTER_SECONDS = env_int("FLASHSALE_RETRY_AFTER_SECONDS", 60)
 CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes
 
 # --- tokens and payment gateway -------------------------------------------------------------
@@ -328,6 +342,8 @@ FLASHSALE_PROGRESS_LINE_SECONDS = float(os.environ.get("FLASHSALE_PROGRESS_LINE_
 # (bigger gets 413 before any parsing).
 CATALOG_MAX_BATCH = env_int("CATALOG_MAX_BATCH", 1000)
 CATALOG_MAX_BODY_BYTES = env_int("CATALOG_MAX_BODY_BYTES", 10 * 1024 * 1024)
+# Pushes one provider may make (whatever its address), in django-ratelimit's syntax; more get 429.
+CATALOG_PUSH_RATE = os.environ.get("CATALOG_PUSH_RATE", "120/m")
 # Rows per SELECT / INSERT / UPDATE while upserting a delivery (bounds statements and memory).
 CATALOG_INGEST_CHUNK = env_int("CATALOG_INGEST_CHUNK", 2000)
 # Pull feeds: seconds to connect and between bytes, retries on connection errors, timeouts and
