@@ -49,8 +49,10 @@ class ProductPushView(APIView):
         description=(
             "Each record is validated on its own: valid records are created or updated by "
             "(provider, external_id), invalid ones are listed under `rejections` with their index, "
-            "external id and field errors. Delivering the same record twice changes nothing. "
-            "At most CATALOG_MAX_BATCH records per request (default 1000)."
+            "external id and field errors, and the answer is still 200 (`status` says `partial`, or "
+            "`failed` when no record was valid). Delivering the same record twice changes nothing. "
+            "At most CATALOG_MAX_BATCH records per request (default 1000), at most CATALOG_PUSH_RATE "
+            "requests per provider. A chunked body is read up to CATALOG_MAX_BODY_BYTES like any other."
         ),
         request=ProductRecordSerializer(many=True),
         responses={
@@ -59,6 +61,7 @@ class ProductPushView(APIView):
             401: _error("Missing or wrong API key."),
             403: _error("The provider is disabled."),
             404: _error("No such provider."),
+            411: _error("A chunked body sent to a server that cannot read one (gunicorn can): send a Content-Length."),
             413: _error("More records than CATALOG_MAX_BATCH, or a body over CATALOG_MAX_BODY_BYTES."),
             415: _error("The body is not application/json."),
             429: OpenApiResponse(
@@ -71,19 +74,18 @@ class ProductPushView(APIView):
             OpenApiExample(
                 "One product",
                 request_only=True,
-                value=[
-                    {
-                        "external_id": "sku-1042",
-                        "name": "Dinner for two at Le Comptoir",
-                        "category": "restaurant",
-                        "price": "89.00",
-                        "currency": "EUR",
-                        "latitude": 48.8519,
-                        "longitude": 2.3387,
-                        "place": "Paris",
-                        "image_url": "https://picsum.photos/seed/sku-1042/400/300",
-                    }
-                ],
+                # One record: drf-spectacular wraps the example of a many=True request in the array.
+                value={
+                    "external_id": "sku-1042",
+                    "name": "Dinner for two at Le Comptoir",
+                    "category": "restaurant",
+                    "price": "89.00",
+                    "currency": "EUR",
+                    "latitude": 48.8519,
+                    "longitude": 2.3387,
+                    "place": "Paris",
+                    "image_url": "https://picsum.photos/seed/sku-1042/400/300",
+                },
             )
         ],
     )

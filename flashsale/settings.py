@@ -245,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Push product records into the flash-sale catalog.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The push API validates records one by one: its request schema says so (catalog/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.schema.records_validated_one_by_one",
+    ],
 }
 
 # --- rate limits, captcha -------------------------------------------------------------------
