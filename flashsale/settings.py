@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from flashsale.env import development_secret, env_bool, env_int, env_list
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "captcha",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "flashsale.metrics.RequestMetricsMiddleware",
     "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp; flashsale/csp.py builds the nonce-less header once).
+    "flashsale.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +105,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "flashsale.context_processors.site",
+                # CSP_NONCE: the nonce of an inline <script>/<style> (the policy has no 'unsafe-inline').
+                "csp.context_processors.nonce",
             ],
         },
     },

@@ -1,0 +1,63 @@
+"""The Content-Security-Policy header (django-csp), built once for the responses that need no nonce.
+
+``form-action`` also names the payment gateway's origin (``FLASHSALE_GATEWAY_URL``): the answer
+to a reserve form is a redirect there, and browsers hold a form's redirects to ``form-action``.
+
+A page with an inline block gives it the request's nonce (``nonce="{{ CSP_NONCE }}"``) and
+django-csp adds that nonce to the page's header. Most responses use none (every reserve answer
+and stock poll): django-csp would build the same header string for each of them, so this
+subclass builds it once per policy and reuses it. Anything else (a nonce, a per-view policy from
+django-csp's decorators, a report-only policy, excluded prefixes) goes through django-csp itself.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from csp.constants import HEADER
+from csp.middleware import CheckableLazyObject, PolicyParts
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+
+# What django-csp's decorators set on a response to change or drop its policy.
+PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
+
+
+def gateway_origin() -> str:
+    parts = urlsplit(settings.FLASHSALE_GATEWAY_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class CSPMiddleware(DjangoCSPMiddleware):
+    _cached: tuple[object, str, str] | None = None
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        parts.update = {**(parts.update or {}), "form-action": [gateway_origin()]}
+        return parts
+
+    def process_response(self, request, response):
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        if (
+            not policy
+            or policy.get("EXCLUDE_URL_PREFIXES")
+            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in PER_RESPONSE)
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        if HEADER not in response:
+            response[HEADER] = self._policy_without_nonce(policy)
+        # As django-csp does once the header is written: a nonce asked for now could not be in it.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+    def _policy_without_nonce(self, policy) -> str:
+        gateway = gateway_origin()
+        cached = self._cached
+        if cached is None or cached[0] is not policy or cached[1] != gateway:  # settings changed (tests)
+            cached = (policy, gateway, build_policy(update={"form-action": [gateway]}))
+            self._cached = cached
+        return cached[2]
