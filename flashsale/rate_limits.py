@@ -4,7 +4,7 @@ Counters live in the Redis cache through django-ratelimit (fixed windows, one at
 count); a limited request gets 429 with ``Retry-After``, the seconds left in its window
 (``flashsale.views.ratelimited``). Per-IP limits key on ``flashsale.client_ip.client_ip`` (the
 client through trusted proxies), as the reserve and CAPTCHA limits do. Rates are settings in
-django-ratelimit's syntax ("10/15m": 10 per 15 minutes); docs/accounts.md lists them.
+django-ratelimit's syntax ("10/15m": 10 per 15 minutes); docs/security.md lists them.
 """
 
 from __future__ import annotations
