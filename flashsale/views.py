@@ -115,6 +115,7 @@ def ratelimited(request, exception=None, *, retry_after: int | None = None) -> H
     """Every rate-limited answer: 429, ``Retry-After`` in seconds, HTML or JSON as the client prefers."""
     seconds = max(1, int(retry_after or settings.FLASHSALE_RETRY_AFTER_SECONDS))
     message = f"Too many requests from you in a short time. Try again in {_duration(seconds)}."
+    response: HttpResponse
     if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
         response = JsonResponse({"error": "rate_limited", "message": message, "retry_after": seconds}, status=429)
     else:

@@ -22,7 +22,7 @@ def visit_sale(client: Client, session_id: int) -> str:
     """Open the sale page (which writes the shopper's reserve ticket); returns the session key."""
     assert client.get(reverse("reservations-sale", args=[session_id])).status_code == 200
     session_key = client.session.session_key
-    assert tickets.read_ticket(session_key, session_id) is not None
+    assert tickets.read_ticket(session_id, session_key) is not None
     return session_key
 
 
@@ -30,7 +30,7 @@ def ended(client: Client, session_key: str, session_id: int) -> bool:
     """No session left for the cookie, no ticket left for it, and the pages see a visitor."""
     return (
         SESSION_KEY not in client.session
-        and tickets.read_ticket(session_key, session_id) is None
+        and tickets.read_ticket(session_id, session_key) is None
         and b"Log in" in client.get(reverse("home")).content
     )
 
@@ -46,7 +46,7 @@ def test_deactivate_user_ends_every_session_and_ticket(make_user):
     scalper.refresh_from_db()
     assert scalper.is_active is False
     assert ended(phone, keys[0], session.pk) and ended(laptop, keys[1], session.pk)
-    assert tickets.read_ticket(keys[2], session.pk) is not None  # nobody else is touched
+    assert tickets.read_ticket(session.pk, keys[2]) is not None  # nobody else is touched
     assert b"someone-else" in bystander.get(reverse("home")).content
     assert accounts.deactivate_user(scalper) is False  # twice: nothing more to do, no error
 
@@ -68,7 +68,7 @@ def test_saving_other_fields_of_an_active_user_keeps_their_sessions(make_user):
     key = visit_sale(browser, session.pk)
     user.first_name = "Ada"
     user.save()
-    assert tickets.read_ticket(key, session.pk) is not None
+    assert tickets.read_ticket(session.pk, key) is not None
     assert SESSION_KEY in browser.session
 
 
@@ -131,12 +131,12 @@ def test_a_ticket_written_by_a_request_in_flight_is_swept_later(
     user = make_user()
     browser = logged_in(user)
     key = visit_sale(browser, session.pk)
-    ticket = tickets.read_ticket(key, session.pk)
+    ticket = tickets.read_ticket(session.pk, key)
 
     with django_capture_on_commit_callbacks() as callbacks:
         accounts.deactivate_user(user)
-    assert tickets.read_ticket(key, session.pk) is None
-    tickets.store_ticket(key, session.pk, ticket)  # the request in flight
+    assert tickets.read_ticket(session.pk, key) is None
+    tickets.store_ticket(session.pk, key, ticket)  # the request in flight
 
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = True  # the countdown passes at once
@@ -145,5 +145,5 @@ def test_a_ticket_written_by_a_request_in_flight_is_swept_later(
             callback()
     finally:
         current_app.conf.task_always_eager = eager
-    assert tickets.read_ticket(key, session.pk) is None
+    assert tickets.read_ticket(session.pk, key) is None
     assert forget_tickets_of_sessions([key]) == 0  # the sweep again: nothing left, no error

@@ -19,9 +19,10 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.contrib.sessions.backends.cache import SessionStore
 
 from flashsale.accounts import deactivate_user
-from plans import keys
+from flashsale.store import keys
 from plans.loading import load_session_into_redis
-from reservations import captcha_gate, tickets
+from reservations import tickets
+from reservations.shopper import ShopperSession
 from tests.factories import make_item, make_product, make_session
 from tests.support.sql_counts import SETTINGS_MODULE, forget_sql_counts, sql_queries_by_path, sql_samples
 
@@ -71,11 +72,11 @@ def test_a_deactivated_shopper_is_refused_by_the_sale_page_and_the_reserve_witho
     browser = log_in(site.url, "scalper")
     session_key = browser.cookies[settings.SESSION_COOKIE_NAME]
     store = SessionStore(session_key)  # the CAPTCHA, solved (the served site is not in test mode)
-    captcha_gate.grant_pass(store, session.pk, now=time.time())
+    ShopperSession(store).grant_captcha_pass(session.pk, now=time.time())
     store.save()
     assert "scalper" in browser.get(sale_url, timeout=10).text
     assert reserve(browser, site.url, reserve_path).status_code == 303  # to the gateway: they could buy
-    assert tickets.read_ticket(session_key, session.pk) is not None
+    assert tickets.read_ticket(session.pk, session_key) is not None
     on_sale = redis_conn.llen(keys.stock(session.pk, item.pk))
 
     deactivate_user(scalper)
@@ -88,7 +89,7 @@ def test_a_deactivated_shopper_is_refused_by_the_sale_page_and_the_reserve_witho
     assert refused.status_code == 302 and refused.headers["Location"].startswith("/accounts/login/")
     assert reserve(browser, site.url, reserve_path).status_code == 302  # again: no ticket came back
     assert redis_conn.llen(keys.stock(session.pk, item.pk)) == on_sale
-    assert tickets.read_ticket(session_key, session.pk) is None
+    assert tickets.read_ticket(session.pk, session_key) is None
 
     counts = sql_queries_by_path(redis_conn)
     assert counts == {}, sql_samples(redis_conn)
