@@ -113,4 +113,3 @@ def test_captcha_test_mode_is_allowed_outside_production():
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-
