@@ -27,7 +27,7 @@ ANY_OTHER_RECORD = {
 }
 
 
-def records_validated_one_by_one(result: dict, generator, request, public) -> dict:
+def records_one_by_one(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: the push API's request schema as the API behaves.
 
     Records are validated one at a time and a bad one is answered in the 200's ``rejections``,

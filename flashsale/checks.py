@@ -1,4 +1,5 @@
-"""System checks of the project's own settings: production must not start with a test switch on.
+"""System checks of the project's own settings: production must not start with a test switch on,
+nor the site with trusted proxies it cannot read.
 
 They run with every management command (``check``, ``migrate``...) and, through
 ``refuse_unsafe_start``, when the WSGI application loads, so gunicorn refuses to start too.
@@ -23,7 +24,23 @@ def captcha_test_mode_in_production(app_configs=None, **kwargs) -> list[checks.C
     return []
 
 
-STARTUP_CHECKS = [captcha_test_mode_in_production]
+def trusted_proxies_are_networks(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from flashsale.client_ip import parse_networks
+
+    try:
+        parse_networks(settings.FLASHSALE_TRUSTED_PROXIES)
+    except ValueError as exc:
+        return [
+            checks.Error(
+                f"FLASHSALE_TRUSTED_PROXIES: {exc}.",
+                hint="List the proxies in front of the site as addresses or CIDRs, e.g. 10.0.0.0/16,2001:db8::/48.",
+                id="flashsale.E002",
+            )
+        ]
+    return []
+
+
+STARTUP_CHECKS = [captcha_test_mode_in_production, trusted_proxies_are_networks]
 
 
 def register() -> None:

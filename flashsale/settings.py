@@ -7,7 +7,6 @@ strict: secrets must come from the environment and ``check --deploy`` is clean.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 
@@ -67,8 +66,7 @@ MIDDLEWARE = [
     "flashsale.metrics.RequestMetricsMiddleware",
     "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy (django-csp; flashsale/csp.py builds the nonce-less header once).
-    "flashsale.csp.CSPMiddleware",
+    "flashsale.csp.CSPMiddleware",  # django-csp's, with the nonce-less header built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,8 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "flashsale.context_processors.site",
-                # CSP_NONCE: the nonce of an inline <script>/<style> (the policy has no 'unsafe-inline').
-                "csp.context_processors.nonce",
+                "csp.context_processors.nonce",  # CSP_NONCE, for an inline <script> or <style>
             ],
         },
     },
@@ -198,9 +195,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 FLASHSALE_USER_CACHE_TIMEOUT = env_int("FLASHSALE_USER_CACHE_TIMEOUT", 3600)
-# Ending a user's access (deactivation, deletion, password change: flashsale/accounts.py) deletes
-# their sessions and reserve tickets at once, and the tickets again this many seconds later, in
-# case a request in flight wrote one meanwhile (keep it above gunicorn's --timeout, 30 s).
+# Ending a user's access (flashsale/accounts.py) deletes their sessions and reserve tickets, and the
+# tickets again this many seconds later for a request in flight (above gunicorn's --timeout, 30 s).
 FLASHSALE_END_ACCESS_SWEEP_SECONDS = env_int("FLASHSALE_END_ACCESS_SWEEP_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
@@ -252,25 +248,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The push API validates records one by one: its request schema says so (catalog/schema.py).
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "catalog.schema.records_validated_one_by_one",
-    ],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "catalog.schema.records_one_by_one"],
 }
 
 # --- rate limits, captcha -------------------------------------------------------------------
 RATELIMIT_USE_CACHE = "default"
-# django-ratelimit's key="ip" is the client through trusted proxies, like every other per-IP limit.
-RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"  # key="ip": the client through trusted proxies
 RATELIMIT_VIEW = "flashsale.views.ratelimited"
 CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
-# Log-in: failed attempts per client address and per username (either refuses the next try with
-# 429 until its window ends); sign-up: attempts per client address. flashsale/rate_limits.py.
+# Failed log-ins per client address and per username, sign-ups per address (flashsale/rate_limits.py).
 FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
 FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
 FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
-# Retry-After of a 429 whose limit does not know its window (django-ratelimit's decorator).
-FLASHSALE_RETRY_AFTER_SECONDS = env_int("FLASHSALE_RETRY_AFTER_SECONDS", 60)
+FLASHSALE_RETRY_AFTER_SECONDS = env_int("FLASHSALE_RETRY_AFTER_SECONDS", 60)  # a 429 whose window is unknown
 CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes
 
 # --- tokens and payment gateway -------------------------------------------------------------
@@ -350,10 +340,9 @@ FLASHSALE_PROGRESS_LINE_SECONDS = float(os.environ.get("FLASHSALE_PROGRESS_LINE_
 
 # --- catalog --------------------------------------------------------------------------------
 # Provider push API: the largest JSON array accepted in one request and the largest body read
-# (bigger gets 413 before any parsing).
+# (bigger gets 413 before any parsing), and the pushes one provider may make (more get 429).
 CATALOG_MAX_BATCH = env_int("CATALOG_MAX_BATCH", 1000)
 CATALOG_MAX_BODY_BYTES = env_int("CATALOG_MAX_BODY_BYTES", 10 * 1024 * 1024)
-# Pushes one provider may make (whatever its address), in django-ratelimit's syntax; more get 429.
 CATALOG_PUSH_RATE = os.environ.get("CATALOG_PUSH_RATE", "120/m")
 # Rows per SELECT / INSERT / UPDATE while upserting a delivery (bounds statements and memory).
 CATALOG_INGEST_CHUNK = env_int("CATALOG_INGEST_CHUNK", 2000)

@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from plans.loading import load_session_into_redis
-from tests.support.browser import BROWSER_MARKS
 from tests.factories import make_item, make_session
+from tests.support.browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 

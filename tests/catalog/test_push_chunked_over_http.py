@@ -10,8 +10,8 @@ from django.conf import settings
 
 from catalog.keys import issue_key
 from catalog.models import Product, Provider
-from tests.catalog.records import product_record
 from tests.factories import make_provider
+from tests.support.product_records import product_record
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

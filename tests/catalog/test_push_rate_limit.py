@@ -2,8 +2,8 @@
 
 from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRun
-from tests.catalog.records import product_record
 from tests.factories import make_provider
+from tests.support.product_records import product_record
 
 
 def test_pushes_over_the_rate_get_429_with_retry_after_and_land_nothing(push_provider, push, settings):
