@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from flashsale.env import development_secret, env_bool, env_int, env_list
