@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -29,13 +28,17 @@ from flashsale.auth import end_sessions_of
 
 log = logging.getLogger(__name__)
 
+# The tickets of ended sessions are deleted again this long after (longer than any request may run:
+# gunicorn's --timeout is 30 s), for a sale page or reserve request that was in flight.
+SWEEP_AFTER_SECONDS = 60
+
 
 def end_access(user_id: int) -> int:
     """Delete the user's sessions and their reserve tickets now; returns how many sessions ended.
 
     A sale page or reserve request that read the session just before may still write a ticket
-    after this; ``FLASHSALE_END_ACCESS_SWEEP_SECONDS`` later (longer than any request runs) the
-    tickets of those sessions are deleted again, by a Celery task.
+    after this; ``SWEEP_AFTER_SECONDS`` later the tickets of those sessions are deleted again, by a
+    Celery task.
     """
     session_keys = end_sessions_of(user_id)
     if session_keys:
@@ -47,9 +50,7 @@ def _schedule_sweep(session_keys: list[str]) -> None:
     from flashsale.tasks import forget_tickets_of_sessions
 
     try:
-        forget_tickets_of_sessions.apply_async(
-            (session_keys,), countdown=settings.FLASHSALE_END_ACCESS_SWEEP_SECONDS, retry=False
-        )
+        forget_tickets_of_sessions.apply_async((session_keys,), countdown=SWEEP_AFTER_SECONDS, retry=False)
     except BrokerUnavailable:
         # The sessions and tickets are gone already; only the sweep for an in-flight request is lost.
         log.exception("could not schedule the ticket sweep of %d ended sessions", len(session_keys))

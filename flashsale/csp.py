@@ -1,9 +1,13 @@
-"""The Content-Security-Policy header (django-csp), built once for the responses that need no nonce.
+"""The Content-Security-Policy header (django-csp), with the origins other settings name, built once
+for the responses that need no nonce.
 
-``form-action`` also names the payment gateway's origin (``FLASHSALE_GATEWAY_URL``): the answer
-to a reserve form is a redirect there, and browsers hold a form's redirects to ``form-action``.
+``flashsale.csp_policy`` is the fixed part. Added here, from the settings of the moment: the payment
+gateway's origin to ``form-action`` (the answer to a reserve form is a redirect there, and browsers
+hold a form's redirects to ``form-action``), and the payment provider's origins
+(``FLASHSALE_PAYMENT_SCRIPT_ORIGINS``, ``_FRAME_``, ``_CONNECT_``) to ``script-src``, ``frame-src``
+and ``connect-src``.
 
-A page with an inline block gives it the request's nonce (``nonce="{{ CSP_NONCE }}"``) and
+A page with an inline block gives it the request's nonce (``nonce="{{ request.csp_nonce }}"``) and
 django-csp adds that nonce to the page's header. Most responses use none (every reserve answer
 and stock poll): django-csp would build the same header string for each of them, so this
 subclass builds it once per policy and reuses it. Anything else (a nonce, a per-view policy from
@@ -29,12 +33,26 @@ def gateway_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def origins_from_settings() -> dict[str, list[str]]:
+    """The sources other settings add to the fixed policy (directive -> origins)."""
+    added = {
+        "form-action": [gateway_origin()],
+        "script-src": list(settings.FLASHSALE_PAYMENT_SCRIPT_ORIGINS),
+        "frame-src": list(settings.FLASHSALE_PAYMENT_FRAME_ORIGINS),
+        "connect-src": list(settings.FLASHSALE_PAYMENT_CONNECT_ORIGINS),
+    }
+    return {directive: origins for directive, origins in added.items() if origins}
+
+
 class CSPMiddleware(DjangoCSPMiddleware):
-    _cached: tuple[object, str, str] | None = None
+    _cached: tuple[object, dict[str, list[str]], str] | None = None
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
-        parts.update = {**(parts.update or {}), "form-action": [gateway_origin()]}
+        added = origins_from_settings()
+        for directive, origins in (parts.update or {}).items():
+            added[directive] = [*added.get(directive, []), *origins]
+        parts.update = added
         return parts
 
     def process_response(self, request, response):
@@ -55,9 +73,9 @@ class CSPMiddleware(DjangoCSPMiddleware):
         return response
 
     def _policy_without_nonce(self, policy) -> str:
-        gateway = gateway_origin()
+        added = origins_from_settings()
         cached = self._cached
-        if cached is None or cached[0] is not policy or cached[1] != gateway:  # settings changed (tests)
-            cached = (policy, gateway, build_policy(update={"form-action": [gateway]}))
+        if cached is None or cached[0] is not policy or cached[1] != added:  # settings changed (tests)
+            cached = (policy, added, build_policy(update=added))
             self._cached = cached
         return cached[2]

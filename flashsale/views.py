@@ -3,7 +3,6 @@ from __future__ import annotations
 from functools import wraps
 
 from captcha.fields import CaptchaField
-from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.http import Http404, HttpResponse, JsonResponse
@@ -111,9 +110,13 @@ def login_limited(view):
     return limited
 
 
+# Retry-After of a 429 whose limit does not say when its window ends (django-ratelimit's decorator).
+DEFAULT_RETRY_AFTER_SECONDS = 60
+
+
 def ratelimited(request, exception=None, *, retry_after: int | None = None) -> HttpResponse:
     """Every rate-limited answer: 429, ``Retry-After`` in seconds, HTML or JSON as the client prefers."""
-    seconds = max(1, int(retry_after or settings.FLASHSALE_RETRY_AFTER_SECONDS))
+    seconds = max(1, int(retry_after or DEFAULT_RETRY_AFTER_SECONDS))
     message = f"Too many requests from you in a short time. Try again in {_duration(seconds)}."
     response: HttpResponse
     if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
