@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from flashsale.payment_settings import payment_origins
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -121,6 +122,12 @@ def localstripe(live_server, settings, tmp_path):
     try:
         for name, value in server.settings().items():
             setattr(settings, name, value)
+        # What the settings derive from STRIPE_JS_URL when they load: the page's policy must let
+        # localstripe's stand-in Stripe.js (another origin) load, frame and call.
+        origins = payment_origins("stripe", server.js_url)
+        settings.FLASHSALE_PAYMENT_SCRIPT_ORIGINS = origins.script
+        settings.FLASHSALE_PAYMENT_FRAME_ORIGINS = origins.frame
+        settings.FLASHSALE_PAYMENT_CONNECT_ORIGINS = origins.connect
         server.send_webhooks_to(f"{live_server.url}/payments/stripe/webhook/")
         yield server
     finally:
