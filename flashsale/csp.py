@@ -21,8 +21,10 @@ from urllib.parse import urlsplit
 from csp.constants import HEADER
 from csp.middleware import CheckableLazyObject, PolicyParts
 from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
-from csp.utils import build_policy
+from csp.utils import build_policy, default_config
 from django.conf import settings
+
+from flashsale.csp_policy import CONTENT_SECURITY_POLICY
 
 # What django-csp's decorators set on a response to change or drop its policy.
 PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
@@ -31,6 +33,11 @@ PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
 def gateway_origin() -> str:
     parts = urlsplit(settings.FLASHSALE_GATEWAY_URL)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_policy() -> dict:
+    """django-csp's ``CONTENT_SECURITY_POLICY`` setting if the settings have one, else ours."""
+    return getattr(settings, "CONTENT_SECURITY_POLICY", None) or CONTENT_SECURITY_POLICY
 
 
 def origins_from_settings() -> dict[str, list[str]]:
@@ -49,6 +56,10 @@ class CSPMiddleware(DjangoCSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
+        if report_only:
+            return parts
+        if parts.config is None:
+            parts.config = default_config(site_policy()["DIRECTIVES"])
         added = origins_from_settings()
         for directive, origins in (parts.update or {}).items():
             added[directive] = [*added.get(directive, []), *origins]
@@ -56,10 +67,9 @@ class CSPMiddleware(DjangoCSPMiddleware):
         return parts
 
     def process_response(self, request, response):
-        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        policy = site_policy()
         if (
-            not policy
-            or policy.get("EXCLUDE_URL_PREFIXES")
+            policy.get("EXCLUDE_URL_PREFIXES")
             or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
             or getattr(request, "_csp_nonce", None) is not None
             or any(hasattr(response, name) for name in PER_RESPONSE)
@@ -76,6 +86,6 @@ class CSPMiddleware(DjangoCSPMiddleware):
         added = origins_from_settings()
         cached = self._cached
         if cached is None or cached[0] is not policy or cached[1] != added:  # settings changed (tests)
-            cached = (policy, added, build_policy(update=added))
+            cached = (policy, added, build_policy(config=default_config(policy["DIRECTIVES"]), update=added))
             self._cached = cached
         return cached[2]

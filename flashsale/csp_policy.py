@@ -1,4 +1,5 @@
-"""The site's Content-Security-Policy: django-csp's ``CONTENT_SECURITY_POLICY`` setting (the settings import it).
+"""The site's Content-Security-Policy, what ``flashsale.csp`` sends unless the settings name another
+(django-csp's ``CONTENT_SECURITY_POLICY``, which then replaces this fixed part).
 
 No ``'unsafe-inline'``: our scripts and styles are files, and an inline block carries the request's
 nonce (``nonce="{{ request.csp_nonce }}"``), which django-csp then names in that response's header.

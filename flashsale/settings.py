@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "flashsale.metrics.RequestMetricsMiddleware",
     "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "flashsale.csp.CSPMiddleware",  # django-csp's, with the nonce-less header built once
+    "flashsale.csp.CSPMiddleware",  # the Content-Security-Policy of flashsale/csp_policy.py
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -248,8 +248,7 @@ SPECTACULAR_SETTINGS = {
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "flashsale.views.ratelimited"
 CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
-# Per-IP limits see the client through these proxies (CIDRs; flashsale/client_ip.py, docs/security.md).
-FLASHSALE_TRUSTED_PROXIES = env_list("FLASHSALE_TRUSTED_PROXIES", [])
+FLASHSALE_TRUSTED_PROXIES = env_list("FLASHSALE_TRUSTED_PROXIES", [])  # CIDRs per-IP limits see clients through
 RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
 FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
 FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from functools import wraps
 
 from captcha.fields import CaptchaField
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.http import Http404, HttpResponse, JsonResponse

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from csp.utils import build_policy
+from csp.utils import build_policy, default_config
 from django.test import Client
 
 from flashsale.csp import origins_from_settings
+from flashsale.csp_policy import CONTENT_SECURITY_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,9 @@ def test_forms_may_lead_to_the_payment_gateway(db, settings):
 
 def test_the_header_built_once_is_django_csps_own(db):
     header = Client().get("/")["Content-Security-Policy"]
-    assert header == build_policy(update=origins_from_settings())
+    assert header == build_policy(
+        config=default_config(CONTENT_SECURITY_POLICY["DIRECTIVES"]), update=origins_from_settings()
+    )
 
 
 def test_the_payment_providers_origins_are_allowed(db, settings):
