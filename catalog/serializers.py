@@ -73,7 +73,11 @@ RECORD_FIELDS = (
 class RejectionSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the record in the array, from 0.")
     external_id = serializers.CharField(allow_blank=True)
-    errors = serializers.DictField(help_text="Field name to a list of messages.")  # type: ignore[assignment]  # the rejection format's key shadows Serializer.errors
+    # The rejection format's key shadows Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field name (or `non_field_errors`) to the messages of the ProductRecord rules the record breaks.",
+    )
 
 
 class PushResultSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, Throttled
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from catalog.ingest import IngestFailed, ingest_records
 from catalog.models import SyncRun
 from catalog.parsers import ProviderJSONParser
 from catalog.serializers import ErrorSerializer, ProductRecordSerializer, PushResultSerializer
+from flashsale.rate_limits import wait_seconds
 
 
 class PayloadTooLarge(APIException):
@@ -48,8 +49,10 @@ class ProductPushView(APIView):
         description=(
             "Each record is validated on its own: valid records are created or updated by "
             "(provider, external_id), invalid ones are listed under `rejections` with their index, "
-            "external id and field errors. Delivering the same record twice changes nothing. "
-            "At most CATALOG_MAX_BATCH records per request (default 1000)."
+            "external id and field errors, and the answer is still 200 (`status` says `partial`, or "
+            "`failed` when no record was valid). Delivering the same record twice changes nothing. "
+            "At most CATALOG_MAX_BATCH records per request (default 1000), at most CATALOG_PUSH_RATE "
+            "requests per provider. A chunked body is read up to CATALOG_MAX_BODY_BYTES like any other."
         ),
         request=ProductRecordSerializer(many=True),
         responses={
@@ -58,31 +61,36 @@ class ProductPushView(APIView):
             401: _error("Missing or wrong API key."),
             403: _error("The provider is disabled."),
             404: _error("No such provider."),
+            411: _error("A chunked body sent to a server that cannot read one (gunicorn can): send a Content-Length."),
             413: _error("More records than CATALOG_MAX_BATCH, or a body over CATALOG_MAX_BODY_BYTES."),
             415: _error("The body is not application/json."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="More pushes than CATALOG_PUSH_RATE for this provider; retry after `Retry-After` seconds.",
+            ),
             503: _error("The batch could not be stored; nothing landed. Retry later."),
         },
         examples=[
             OpenApiExample(
                 "One product",
                 request_only=True,
-                value=[
-                    {
-                        "external_id": "sku-1042",
-                        "name": "Dinner for two at Le Comptoir",
-                        "category": "restaurant",
-                        "price": "89.00",
-                        "currency": "EUR",
-                        "latitude": 48.8519,
-                        "longitude": 2.3387,
-                        "place": "Paris",
-                        "image_url": "https://picsum.photos/seed/sku-1042/400/300",
-                    }
-                ],
+                # One record: drf-spectacular wraps the example of a many=True request in the array.
+                value={
+                    "external_id": "sku-1042",
+                    "name": "Dinner for two at Le Comptoir",
+                    "category": "restaurant",
+                    "price": "89.00",
+                    "currency": "EUR",
+                    "latitude": 48.8519,
+                    "longitude": 2.3387,
+                    "place": "Paris",
+                    "image_url": "https://picsum.photos/seed/sku-1042/400/300",
+                },
             )
         ],
     )
     def post(self, request, slug: str):
+        _check_push_rate(request, request.auth)
         _check_body_size(request)
         records = request.data
         if not isinstance(records, list):
@@ -97,6 +105,15 @@ class ProductPushView(APIView):
         except IngestFailed as exc:
             raise IngestUnavailable(f"The batch could not be stored (run {exc.run.pk}); nothing landed.") from exc
         return Response(_push_result(run, received=len(records)))
+
+
+def _check_push_rate(request, provider) -> None:
+    """At most CATALOG_PUSH_RATE pushes per provider, counted by its key (whatever address it pushes from)."""
+    wait = wait_seconds(
+        request, group="catalog:push", key=lambda _group, _request: provider.slug, rate=settings.CATALOG_PUSH_RATE
+    )
+    if wait:
+        raise Throttled(wait=wait, detail=f"More than {settings.CATALOG_PUSH_RATE} pushes for this provider.")
 
 
 def _check_body_size(request) -> None:

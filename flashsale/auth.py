@@ -3,7 +3,7 @@
 Django's AuthenticationMiddleware loads the User row on every request that touches
 ``request.user``. During a sale that is one SQL query per shopper click, so the user is kept in
 the cache (invalidated whenever the row is saved) and the session's auth hash is still checked,
-so a password change still logs the other sessions out.
+so a password change still logs the other sessions out (``flashsale.accounts`` ends them at once).
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def get_cached_user(request):
 def session_user_id(request) -> int | None:
     """The logged-in user's id straight from the session: no cache or database read at all.
 
-    Safe without re-checking the session's auth hash because a password change ends the user's
-    other sessions at once (``end_sessions_of``), instead of leaving them to fail that check.
+    Safe without re-checking the session's auth hash or ``is_active`` because a password change,
+    a deactivation and a deletion end the user's sessions at once (``flashsale.accounts``), instead
+    of leaving them to fail those checks.
     """
     value = request.session.get(auth.SESSION_KEY)
     return int(value) if value is not None else None
@@ -89,32 +90,27 @@ def _remember_session(sender, request, user, **kwargs):
     client.expire(key, settings.SESSION_COOKIE_AGE)
 
 
-def end_sessions_of(user_id) -> int:
-    """Delete every session the user logged in with; returns how many there were."""
+def end_sessions_of(user_id) -> list[str]:
+    """Delete every session the user logged in with (their reserve tickets go with them); returns their keys.
+
+    Code that ends a user's access calls ``flashsale.accounts.end_access``, which also sweeps the
+    tickets again for a request that was in flight.
+    """
     client = get_redis_connection("default")
     session_keys = [k.decode() if isinstance(k, bytes) else k for k in client.smembers(sessions_key(user_id))]
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     for session_key in session_keys:
         store.delete(session_key)
     client.delete(sessions_key(user_id))
-    return len(session_keys)
+    return session_keys
 
 
 def _forget_user(sender, instance, **kwargs):
     cache.delete(user_cache_key(instance.pk))
 
 
-def _end_sessions_on_password_change(sender, instance, created, **kwargs):
-    # set_password() leaves the raw password in _password until save() has run this signal.
-    if not created and getattr(instance, "_password", None) is not None:
-        end_sessions_of(instance.pk)
-
-
 def connect_signals() -> None:
     User = get_user_model()
     post_save.connect(_forget_user, sender=User, dispatch_uid="flashsale.auth.forget_user_saved")
-    post_save.connect(
-        _end_sessions_on_password_change, sender=User, dispatch_uid="flashsale.auth.end_sessions_on_password_change"
-    )
     post_delete.connect(_forget_user, sender=User, dispatch_uid="flashsale.auth.forget_user_deleted")
     user_logged_in.connect(_remember_session, dispatch_uid="flashsale.auth.remember_session")

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "flashsale.metrics.RequestMetricsMiddleware",
     "flashsale.request_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "flashsale.csp.CSPMiddleware",  # the Content-Security-Policy of flashsale/csp_policy.py
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,12 +241,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Push product records into the flash-sale catalog.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "catalog.schema.records_one_by_one"],
 }
 
 # --- rate limits, captcha -------------------------------------------------------------------
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "flashsale.views.ratelimited"
 CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
+FLASHSALE_TRUSTED_PROXIES = env_list("FLASHSALE_TRUSTED_PROXIES", [])  # CIDRs per-IP limits see clients through
+RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
+FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
+FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
+FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
 CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes
 
 # --- tokens and payment gateway -------------------------------------------------------------
@@ -325,9 +332,10 @@ FLASHSALE_PROGRESS_LINE_SECONDS = float(os.environ.get("FLASHSALE_PROGRESS_LINE_
 
 # --- catalog --------------------------------------------------------------------------------
 # Provider push API: the largest JSON array accepted in one request and the largest body read
-# (bigger gets 413 before any parsing).
+# (bigger gets 413 before any parsing), and the pushes one provider may make (more get 429).
 CATALOG_MAX_BATCH = env_int("CATALOG_MAX_BATCH", 1000)
 CATALOG_MAX_BODY_BYTES = env_int("CATALOG_MAX_BODY_BYTES", 10 * 1024 * 1024)
+CATALOG_PUSH_RATE = os.environ.get("CATALOG_PUSH_RATE", "120/m")
 # Rows per SELECT / INSERT / UPDATE while upserting a delivery (bounds statements and memory).
 CATALOG_INGEST_CHUNK = env_int("CATALOG_INGEST_CHUNK", 2000)
 # Pull feeds: seconds to connect and between bytes, retries on connection errors, timeouts and

@@ -12,8 +12,14 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics_view, name="metrics"),
     path("accounts/signup/", views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        views.login_limited(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Admin's own log-in, under the same limits (this pattern comes before admin's and wins).
+    path("admin/login/", views.login_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("captcha/", include("captcha.urls")),
     path("", include("catalog.urls")),

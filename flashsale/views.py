@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from functools import wraps
+
+from captcha.fields import CaptchaField
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
@@ -9,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from flashsale import metrics, readiness
+from flashsale import metrics, rate_limits, readiness
 
 
 @never_cache
@@ -72,6 +75,9 @@ def metrics_view(request):
 
 
 class SignupForm(UserCreationForm):
+    # Fresh accounts would bypass the per-user purchase limits: each one costs a human a CAPTCHA.
+    captcha = CaptchaField(label="Type the characters you see")
+
     class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # the stubs do not declare Meta
         fields = ("username", "email")
 
@@ -79,6 +85,8 @@ class SignupForm(UserCreationForm):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST" and (wait := rate_limits.signup_wait(request)):
+        return ratelimited(request, retry_after=wait)
     form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -87,13 +95,40 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
-def ratelimited(request, exception=None):
-    return render(
-        request,
-        "error.html",
-        {
-            "title": "Slow down",
-            "message": "Too many requests from you in a short time. Wait a few seconds and try again.",
-        },
-        status=429,
-    )
+def login_limited(view):
+    """Refuse a log-in POST with 429 while its address or username has failed too often (``rate_limits``).
+
+    The failures themselves are counted by the ``user_login_failed`` signal, whichever view failed.
+    Refused before the password is checked, so a limited guess learns nothing.
+    """
+
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        if request.method == "POST" and (wait := rate_limits.login_wait(request, request.POST.get("username", ""))):
+            return ratelimited(request, retry_after=wait)
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
+# Retry-After of a 429 whose limit does not say when its window ends (django-ratelimit's decorator).
+DEFAULT_RETRY_AFTER_SECONDS = 60
+
+
+def ratelimited(request, exception=None, *, retry_after: int | None = None) -> HttpResponse:
+    """Every rate-limited answer: 429, ``Retry-After`` in seconds, HTML or JSON as the client prefers."""
+    seconds = max(1, int(retry_after or DEFAULT_RETRY_AFTER_SECONDS))
+    message = f"Too many requests from you in a short time. Try again in {_duration(seconds)}."
+    response: HttpResponse
+    if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+        response = JsonResponse({"error": "rate_limited", "message": message, "retry_after": seconds}, status=429)
+    else:
+        response = render(request, "error.html", {"title": "Slow down", "message": message}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{round(seconds / 60)} minutes"

@@ -1,6 +1,9 @@
 """Signed checkout tokens: what the shopper carries to the payment gateway and the gateway verifies.
 
-Format: ``base64url(JSON payload) "." kid "." base64url(HMAC-SHA256(kid-secret, payload-part))``.
+Format: ``base64url(JSON payload) "." kid "." base64url(HMAC-SHA256(kid-secret, payload-part))``,
+base64url without padding. Only that canonical spelling of the signature is accepted: it is compared
+as text with the one we compute, because a lenient decoder maps several spellings (the unused low
+bits of the last character, padding, the standard alphabet, stray characters) to the same bytes.
 The pure functions take the keys as arguments and import nothing from Django, so the sandbox
 gateway (a separate process) can use them; ``sign_for_site``/``verify_for_site`` read the keys
 from settings. Several verification keys may be listed at once (rotation), one signs.
@@ -88,17 +91,19 @@ def sign_token(claims: TokenClaims, *, keys: Mapping[str, str], kid: str) -> str
 
 
 def verify_token(token: str, *, keys: Mapping[str, str], now: float) -> TokenClaims:
-    """Check the signature in constant time, then the expiry; raise TokenError with a reason."""
+    """Check the signature (its canonical spelling only) in constant time, then the expiry.
+
+    Raises TokenError with a reason.
+    """
     if not isinstance(token, str) or token.count(".") != 2:
         raise TokenError("malformed", "expected three dot-separated parts")
     payload_part, kid, signature_part = token.split(".")
     if kid not in keys:
         raise TokenError("unknown_key", f"key {kid!r} is not (or no longer) accepted")
-    try:
-        signature = _b64decode(signature_part)
-    except (binascii.Error, ValueError) as exc:
-        raise TokenError("malformed", "signature is not base64url") from exc
-    if not hmac.compare_digest(signature, _mac(keys[kid], kid, payload_part)):
+    # The canonical encoding of the expected MAC against the text received, in constant time: a
+    # second spelling of the same bytes is a different token (and would let a link be altered).
+    expected = _b64encode(_mac(keys[kid], kid, payload_part))
+    if not hmac.compare_digest(expected.encode("ascii"), signature_part.encode("utf-8", "replace")):
         raise TokenError("bad_signature")
     try:
         body = json.loads(_b64decode(payload_part))

@@ -9,6 +9,7 @@ from a User row.
 from __future__ import annotations
 
 import functools
+import math
 from urllib.parse import urlencode
 
 from captcha.fields import CaptchaField
@@ -24,11 +25,12 @@ from django.utils.http import parse_etags
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_ratelimit.core import is_ratelimited
 
 from flashsale import clock
 from flashsale.auth import session_user_id
+from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
+from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
 from reservations import availability, pages, refusals, services
 from reservations.checkout import checkout_url_for
@@ -197,17 +199,16 @@ def _has_user(request) -> bool:
     return session_user_id(request) is not None
 
 
-def _limited(request, group: str, *, user_rate: str, ip_rate: str) -> bool:
-    """Per user and per IP limits (django-ratelimit on the Redis cache); both are counted."""
-    by_user = is_ratelimited(
-        request,
-        group=f"{group}:user",
-        key=lambda _group, req: str(session_user_id(req)),
-        rate=user_rate,
-        increment=True,
+def _limited(request, group: str, *, user_rate: str, ip_rate: str) -> int | None:
+    """Per user and per IP limits (django-ratelimit on the Redis cache); both are counted.
+
+    The seconds to wait when either is used up (the longer of the two), else None.
+    """
+    by_user = wait_seconds(
+        request, group=f"{group}:user", key=lambda _group, req: str(session_user_id(req)), rate=user_rate
     )
-    by_ip = is_ratelimited(request, group=f"{group}:ip", key="ip", rate=ip_rate, increment=True)
-    return by_user or by_ip
+    by_ip = wait_seconds(request, group=f"{group}:ip", key="ip", rate=ip_rate)
+    return max(by_user or 0, by_ip or 0) or None
 
 
 @login_required
@@ -216,13 +217,14 @@ def captcha(request, session_id: int):
     info = availability.session_info(session_id)
     if info is None:
         raise Http404("No such sale session.")
-    if _limited(
+    wait = _limited(
         request,
         "captcha",
         user_rate=settings.FLASHSALE_CAPTCHA_RATE_USER,
         ip_rate=settings.FLASHSALE_CAPTCHA_RATE_IP,
-    ):
-        return ratelimited(request)
+    )
+    if wait:
+        return ratelimited(request, retry_after=wait)
     form = CaptchaForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         shopper, now = ShopperSession(request.session), clock.now_ts()
@@ -277,7 +279,7 @@ def _sold_out(session_id: int) -> HttpResponse:
 
 def _refused(request, rejected: refusals.ReservationRejected, session_id: int):
     if isinstance(rejected, refusals.RateLimited):
-        return ratelimited(request)
+        return ratelimited(request, retry_after=math.ceil(rejected.retry_after))
     if isinstance(rejected, refusals.SoldOut) and rejected.remaining == 0:
         return _sold_out(session_id)
     status, title, message = REJECTIONS[type(rejected)]
@@ -326,7 +328,7 @@ def _reserve(request, session_id: int, item_id: int, quantity: str | None):
         quantity=services.parse_quantity(quantity),
         now=clock.now_ts(),
         session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
-        client_ip=request.META.get("REMOTE_ADDR"),
+        client_ip=client_ip(request),
     )
     outcome = services.reserve_for_shopper(click, ShopperSession(request.session))
     match outcome:

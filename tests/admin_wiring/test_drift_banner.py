@@ -44,7 +44,7 @@ def test_live_page_shows_the_drift_banner(operator_client, drifting):
     page = operator_client.get(reverse("admin:plans_salesession_live", args=[drifting.pk])).content.decode()
 
     banner = page.split('id="audit-banner"', 1)[1].split("</p>", 1)[0]
-    assert "display:none" not in banner.split(">", 1)[0]
+    assert "hidden" not in banner.split(">", 1)[0]
     assert "(drift +1)" in banner
 
 
@@ -55,4 +55,4 @@ def test_balanced_sessions_show_no_banner(operator_client, live_session, redis_c
     live = operator_client.get(reverse("admin:plans_salesession_live", args=[live_session.pk])).content.decode()
 
     assert not [m for m in _error_messages(listing) if m.startswith("Stock drift")]
-    assert 'id="audit-banner" class="errornote" style="display:none"' in live
+    assert 'id="audit-banner" class="errornote" hidden' in live

@@ -15,6 +15,7 @@ from reservations.audit import audit_session
 from reservations.waiting_room import enter_waiting_room, waiting_room_stats
 from tests.factories import make_item, make_session
 from tests.support.browser import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.csp import watch_csp
 from tests.support.live_server import start_live_server
 
 pytestmark = BROWSER_MARKS
@@ -59,6 +60,7 @@ def test_live_page_follows_the_waiting_room_and_the_audit(
     item = make_item(session, quantity=8)
     load_session_into_redis(session, now=clock.now())
     page = browser_page
+    csp_violations = watch_csp(page.context)
 
     page.goto(f"{server.url}/admin/login/?next=/admin/plans/salesession/{session.pk}/live/")
     page.fill("#id_username", "boss")
@@ -82,3 +84,5 @@ def test_live_page_follows_the_waiting_room_and_the_audit(
     expect(page.locator("ul.messagelist")).to_contain_text(re.compile(r"set to 4 per second"))
     expect(page.locator('#waiting-room-figures td[data-key="rate"]')).to_have_text("4/s")
     assert waiting_room_stats(session.pk)["rate"] == 4.0
+    # Its scripts and styles are files of ours: the Content-Security-Policy is never broken.
+    assert csp_violations == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from flashsale.payment_settings import payment_origins
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -13,6 +14,7 @@ from tests.support.browser import (
     LIVE_SERVER_PORTS,
     artifacts_dir,
 )
+from tests.support.csp import watch_csp
 from tests.support.live_server import live_server_fixture
 from tests.support.processes import LocalStripe, SandboxGateway, free_port
 
@@ -52,16 +54,25 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def new_context(chromium, request):
+def csp_violations() -> list[dict]:
+    """Every Content-Security-Policy violation reported by a page of any ``new_context`` of the test."""
+    return []
+
+
+@pytest.fixture
+def new_context(chromium, request, csp_violations):
     """``new_context(**options)``: a fresh browser profile (own cookies), closed after the test.
 
-    When the test fails, every page still open is saved under ``screenshots/failures/`` first.
+    Its pages report CSP violations into ``csp_violations``; a journey that passed with one
+    reported fails at teardown. When the test fails, every page still open is saved under
+    ``screenshots/failures/`` first.
     """
     opened = []
 
     def make(**options):
         context = chromium.new_context(viewport={"width": 1280, "height": 900}, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
+        watch_csp(context, csp_violations)
         opened.append(context)
         return context
 
@@ -75,6 +86,8 @@ def new_context(chromium, request):
             page.screenshot(path=str(folder / f"{request.node.name}-{number:02d}.png"), full_page=True)
     for context in opened:
         context.close()
+    if report is not None and report.passed and csp_violations:
+        pytest.fail(f"Content-Security-Policy violations reported: {csp_violations}")
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +122,12 @@ def localstripe(live_server, settings, tmp_path):
     try:
         for name, value in server.settings().items():
             setattr(settings, name, value)
+        # What the settings derive from STRIPE_JS_URL when they load: the page's policy must let
+        # localstripe's stand-in Stripe.js (another origin) load, frame and call.
+        origins = payment_origins("stripe", server.js_url)
+        settings.FLASHSALE_PAYMENT_SCRIPT_ORIGINS = origins.script
+        settings.FLASHSALE_PAYMENT_FRAME_ORIGINS = origins.frame
+        settings.FLASHSALE_PAYMENT_CONNECT_ORIGINS = origins.connect
         server.send_webhooks_to(f"{live_server.url}/payments/stripe/webhook/")
         yield server
     finally:

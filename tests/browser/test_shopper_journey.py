@@ -74,7 +74,7 @@ def assert_sorted_from(page, latitude: float, longitude: float) -> list[str]:
 
 
 def test_shopper_signs_up_sorts_by_distance_reserves_pays_and_the_next_shopper_finds_it_sold_out(
-    live_server, gateway, sale, new_context, make_user
+    live_server, gateway, sale, new_context, make_user, csp_violations
 ):
     session, items = sale
     saucepan = items["Lyon"]
@@ -96,6 +96,7 @@ def test_shopper_signs_up_sorts_by_distance_reserves_pays_and_the_next_shopper_f
     page.get_by_label("Email address").fill("lea@example.com")
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_label("Type the characters you see").fill("PASSED")  # the CAPTCHA's test mode
     shots(page, "signup")
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Today's flash sales")).to_be_visible()
@@ -190,3 +191,6 @@ def test_shopper_signs_up_sorts_by_distance_reserves_pays_and_the_next_shopper_f
     expect(still_on_sale).to_contain_text("5 left")
     expect(still_on_sale.get_by_role("button", name="Reserve")).to_be_enabled()
     shots(second, "second-shopper-sold-out")
+
+    # Every page of ours above ran under the Content-Security-Policy without breaking it once.
+    assert csp_violations == []

@@ -19,6 +19,24 @@ def test_schema_describes_the_push_endpoint(client, db):
     assert {"external_id", "name", "price", "latitude", "longitude"} <= set(record["required"])
 
 
+def test_the_request_schema_says_records_are_validated_one_by_one(client, db, settings):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    operation = schema["paths"]["/api/providers/{slug}/products/"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]
+    # A record that breaks ProductRecord does not make the request invalid: it is rejected on its own.
+    assert body["schema"]["type"] == "array" and body["schema"]["maxItems"] == settings.CATALOG_MAX_BATCH
+    first, other = body["schema"]["items"]["anyOf"]
+    assert first == {"$ref": "#/components/schemas/ProductRecord"}
+    assert "type" not in other and "rejections" in other["description"]
+    # The example is a batch of records (drf-spectacular wraps a many=True example in the array).
+    example = body["examples"]["OneProduct"]["value"]
+    assert isinstance(example, list) and example[0]["external_id"] == "sku-1042"
+    errors = schema["components"]["schemas"]["Rejection"]["properties"]["errors"]
+    assert errors["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    assert {"411", "413", "429"} <= set(operation["responses"])
+    assert operation["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+
+
 def test_docs_page_renders_with_local_assets(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 200

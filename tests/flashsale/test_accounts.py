@@ -1,6 +1,16 @@
+import re
+
 import pytest
+from captcha.models import CaptchaStore
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
+
+
+def solved_captcha(client) -> dict[str, str]:
+    """The sign-up form's CAPTCHA fields, solved with the answer the store keeps (as a human would type it)."""
+    page = client.get(reverse("signup"))
+    hashkey = re.search(r'name="captcha_0" value="([0-9a-f]+)"', page.content.decode()).group(1)
+    return {"captcha_0": hashkey, "captcha_1": CaptchaStore.objects.get(hashkey=hashkey).response}
 
 
 @pytest.mark.django_db
@@ -12,6 +22,7 @@ def test_sign_up_logs_the_shopper_in(client, django_user_model):
             "email": "ada@example.com",
             "password1": "a-long-pass-phrase",
             "password2": "a-long-pass-phrase",
+            **solved_captcha(client),
         },
     )
     assert response.status_code == 302
@@ -29,6 +40,17 @@ def test_sign_up_with_mismatched_passwords_shows_the_error(client, django_user_m
     assert response.status_code == 200
     assert b"The two password fields" in response.content
     assert not django_user_model.objects.filter(username="bob").exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_without_the_captcha_creates_nobody(client, django_user_model):
+    """Fresh accounts would bypass the per-user purchase limits: each costs a solved CAPTCHA."""
+    fields = {"username": "bot-1", "password1": "a-long-pass-phrase", "password2": "a-long-pass-phrase"}
+    missing = client.post(reverse("signup"), fields)
+    wrong = client.post(reverse("signup"), {**fields, **solved_captcha(client), "captcha_1": "wrong"})
+    assert missing.status_code == wrong.status_code == 200
+    assert b"errorlist" in missing.content and b"Invalid CAPTCHA" in wrong.content
+    assert not django_user_model.objects.filter(username="bot-1").exists()
 
 
 def test_log_in_and_log_out(client, make_user):

@@ -63,6 +63,8 @@ def production_env() -> dict:
             "FLASHSALE_GATEWAY_WEBHOOK_SECRET": "w" * 48,
             "FLASHSALE_GATEWAY_API_KEY": "a" * 48,
             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            # `make test` turns it on for the suite; production must run without it.
+            "FLASHSALE_CAPTCHA_TEST_MODE": "0",
         }
     )
     return env
@@ -79,3 +81,35 @@ def test_check_deploy_is_clean_in_production_mode():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout
+
+
+def test_captcha_test_mode_is_a_system_check_error_in_production():
+    env = {**production_env(), "FLASHSALE_CAPTCHA_TEST_MODE": "1"}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode != 0
+    assert "flashsale.E001" in out.stderr and "FLASHSALE_CAPTCHA_TEST_MODE is on in production mode" in out.stderr
+
+
+def test_the_wsgi_application_refuses_to_load_with_captcha_test_mode_in_production():
+    """gunicorn runs no system checks: loading the application runs this one itself."""
+    load = [sys.executable, "-c", "import flashsale.wsgi"]
+    refused = subprocess.run(
+        load, cwd=ROOT, env={**production_env(), "FLASHSALE_CAPTCHA_TEST_MODE": "1"}, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "flashsale.E001" in refused.stderr
+    assert subprocess.run(load, cwd=ROOT, env=production_env(), capture_output=True, text=True).returncode == 0
+
+
+def test_captcha_test_mode_is_allowed_outside_production():
+    env = {k: v for k, v in os.environ.items() if k != "FLASHSALE_MODE"}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "FLASHSALE_CAPTCHA_TEST_MODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr

@@ -32,6 +32,21 @@ def test_tampered_token_is_refused_and_takes_no_order(sandbox, sale, make_user):
     assert no_orders(sandbox)
 
 
+def test_a_second_spelling_of_the_signature_is_refused_and_takes_no_order(sandbox, sale, make_user):
+    """The last of the signature's 43 characters carries 2 unused bits: changing them keeps the bytes."""
+    checkout = reserve(sale, make_user())
+    token = sign_for_site(claims_for(checkout.reservation))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    index = alphabet.index(token[-1])
+    respelled = token[:-1] + alphabet[index ^ 0b01]
+    page = open_checkout(requests.Session(), checkout_url(respelled))
+    assert page.status == 400 and "tampered" in page.text
+    assert page.forms == {}
+    assert no_orders(sandbox)
+    # The canonical spelling still opens the order.
+    assert open_checkout(requests.Session(), checkout_url(token)).status == 200
+
+
 def test_token_signed_with_an_unknown_key_is_refused(sandbox, sale, make_user):
     checkout = reserve(sale, make_user())
     token = sign_token(claims_for(checkout.reservation), keys={"rogue": "guessed-secret"}, kid="rogue")

@@ -22,7 +22,9 @@ def test_reserve_is_limited_per_user_and_counted(shopper, load_sale, redis_conn,
         statuses.append(shopper.post(url, {"quantity": "1"}).status_code)
 
     assert statuses == [303, 403, 429, 429]  # reserved, limit reached, then slowed down
-    assert b"Slow down" in shopper.post(url, {"quantity": "1"}).content
+    slowed = shopper.post(url, {"quantity": "1"})
+    assert b"Slow down" in slowed.content
+    assert 1 <= int(slowed["Retry-After"]) <= 60  # when the script's minute window ends
     figures = item_figures(redis_conn, sale.id, sale.item.pk)
     assert (figures["rejected_rate_limited"], figures["rejected_limit"], figures["held"]) == (3, 1, 1)
 
@@ -61,4 +63,23 @@ def test_the_captcha_is_limited_per_user(shopper, load_sale, settings):
     settings.FLASHSALE_CAPTCHA_RATE_USER = "2/m"
     sale = load_sale(quantities=[1])
     url = reverse("reservations-captcha", args=[sale.id])
-    assert [shopper.get(url).status_code for _ in range(3)] == [200, 200, 429]
+    assert [shopper.get(url).status_code for _ in range(2)] == [200, 200]
+    slowed = shopper.get(url)
+    assert slowed.status_code == 429 and 1 <= int(slowed["Retry-After"]) <= 60
+
+
+def test_the_reserve_ip_window_counts_the_client_behind_a_trusted_proxy(client, make_user, load_sale, clock, settings):
+    settings.FLASHSALE_RESERVE_RATE_USER = "100/m"
+    settings.FLASHSALE_RESERVE_RATE_IP = "2/m"
+    settings.FLASHSALE_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    sale = load_sale(quantities=[10], limit=1)
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+
+    def reserve_from(address: str) -> int:
+        client.force_login(make_user())
+        give_pass(client, sale.id, now=clock.now())
+        return client.post(url, {"quantity": "1"}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=address).status_code
+
+    # Every shopper reaches the site through the balancer 10.0.0.2; each has a window of their own.
+    assert [reserve_from("198.51.100.1") for _ in range(3)] == [303, 303, 429]
+    assert [reserve_from("198.51.100.2") for _ in range(2)] == [303, 303]

@@ -75,6 +75,7 @@ def test_the_short_list_keeps_security_sessions_csrf_and_auth(settings):
     kept = hot_route_middleware()
     for needed in (
         "django.middleware.security.SecurityMiddleware",
+        "flashsale.csp.CSPMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "flashsale.auth.CachedAuthenticationMiddleware",

@@ -6,6 +6,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reservations.tokens import TokenClaims, TokenError, sign_token, verify_token
 
@@ -125,3 +127,90 @@ def test_the_module_imports_without_django():
 
     code = "import sys; import reservations.tokens; assert 'django' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+
+
+# --- one signature, several spellings ----------------------------------------------------------
+
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def lenient_decode(text: str) -> bytes:
+    """What a lenient base64url decoder makes of ``text`` (the one tokens used to be read with)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def with_signature(token: str, signature: str) -> str:
+    payload_part, kid, _ = token.split(".")
+    return f"{payload_part}.{kid}.{signature}"
+
+
+def test_the_last_character_of_a_signature_has_four_spellings_and_only_the_canonical_one_verifies():
+    token = sign_token(claims(), keys=KEYS, kid="k1")
+    signature = token.split(".")[2]
+    assert len(signature) == 43  # 256 bits in 43 characters: the last one carries 2 unused bits
+    index = URLSAFE.index(signature[-1])
+    spellings = [signature[:-1] + URLSAFE[(index & ~0b11) | low] for low in range(4)]
+    assert len({lenient_decode(s) for s in spellings}) == 1 and signature in spellings
+    for spelling in spellings:
+        if spelling == signature:
+            assert verify_token(token, keys=KEYS, now=NOW).txn_id == claims().txn_id
+        else:
+            with pytest.raises(TokenError) as error:
+                verify_token(with_signature(token, spelling), keys=KEYS, now=NOW)
+            assert error.value.reason == "bad_signature"
+
+
+def _spoil_unused_bits(signature: str, low: int) -> str:
+    index = URLSAFE.index(signature[-1])
+    return signature[:-1] + URLSAFE[(index & ~0b11) | low]
+
+
+def _standard_alphabet(signature: str, _low: int) -> str:
+    return signature.replace("-", "+").replace("_", "/")
+
+
+def _padded(signature: str, _low: int) -> str:
+    return signature + "="
+
+
+def _stray_character(signature: str, low: int) -> str:
+    position = (low * 11) % len(signature)
+    # Four of them, so the padding the lenient decoder adds for the length still fits.
+    return signature[:position] + "!\n *~"[low % 5] * 4 + signature[position:]
+
+
+RESPELLINGS = [_spoil_unused_bits, _standard_alphabet, _padded, _stray_character]
+
+claims_strategy = st.builds(
+    TokenClaims,
+    txn_id=st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=26, max_size=26),
+    user_id=st.integers(min_value=1, max_value=2**40),
+    session_id=st.integers(min_value=1, max_value=2**31),
+    item_id=st.integers(min_value=1, max_value=2**31),
+    units=st.integers(min_value=1, max_value=1000),
+    amount=st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False).map(str),
+    currency=st.sampled_from(["EUR", "USD", "GBP"]),
+    expires_at=st.integers(min_value=int(NOW) + 1, max_value=int(NOW) + 10**6),
+)
+
+
+@settings(max_examples=200, deadline=None, database=None, derandomize=True)
+@given(
+    token_claims=claims_strategy,
+    secret=st.text(min_size=1, max_size=40),
+    respell=st.sampled_from(RESPELLINGS),
+    low=st.integers(min_value=0, max_value=3),
+)
+def test_generated_tokens_verify_only_in_the_canonical_spelling_of_their_signature(token_claims, secret, respell, low):
+    keys = {"k1": secret}
+    token = sign_token(token_claims, keys=keys, kid="k1")
+    assert verify_token(token, keys=keys, now=NOW).txn_id == token_claims.txn_id
+    signature = token.split(".")[2]
+    spelling = respell(signature, low)
+    if spelling == signature:
+        return  # the unused bits drawn were the canonical ones, or no '-'/'_' to swap
+    # The same bytes under a lenient decoder: exactly the spellings that used to be accepted.
+    assert lenient_decode(spelling) == lenient_decode(signature)
+    with pytest.raises(TokenError) as error:
+        verify_token(with_signature(token, spelling), keys=keys, now=NOW)
+    assert error.value.reason == "bad_signature"

@@ -97,6 +97,10 @@ def site_environment(*, redis_url: str, gateway_url: str | None = None, **extra:
         FLASHSALE_GATEWAY_URL=gateway_url or settings.FLASHSALE_GATEWAY_URL,
         FLASHSALE_RESERVE_RATE_USER="1000000/s",
         FLASHSALE_RESERVE_RATE_IP="1000000/s",
+        FLASHSALE_LOGIN_RATE_IP="1000000/s",
+        FLASHSALE_LOGIN_RATE_USERNAME="1000000/s",
+        FLASHSALE_SIGNUP_RATE_IP="1000000/s",
+        CATALOG_PUSH_RATE="1000000/s",
         # Shoppers arrive with a CAPTCHA pass; test mode stays off as in production.
         FLASHSALE_CAPTCHA_TEST_MODE="0",
         FLASHSALE_WAITING_ROOM_ENABLED="0",
