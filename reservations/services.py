@@ -96,8 +96,7 @@ def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> Reserve
     this process saw sold out less than a second ago is refused from memory (``reservations.sold_out``),
     before anything else: nobody is asked to log in or pass a check for units that are gone.
     """
-    if sold_out.is_sold_out(click.session_id, click.item_id, now=click.now):
-        sold_out.count_refusal(click.session_id, click.item_id)
+    if sold_out.refuses(click.session_id, click.item_id, now=click.now):
         return Refused(_gone(click))
     if click.session_key and click.quantity is not None:
         request = ReserveRequest(

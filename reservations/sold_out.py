@@ -53,9 +53,12 @@ def is_sold_out(session_id: int, item_id: int, *, now: float) -> bool:
     return False
 
 
-def count_refusal(session_id: int, item_id: int) -> None:
-    """A click on a remembered sold-out item was refused from memory."""
+def refuses(session_id: int, item_id: int, *, now: float) -> bool:
+    """Whether to refuse a click on the item from memory (it is then counted for /metrics)."""
+    if not is_sold_out(session_id, item_id, now=now):
+        return False
     REFUSED_FROM_MEMORY.labels(str(session_id), str(item_id)).inc()
+    return True
 
 
 def learn(session_id: int, remaining: Mapping[int, int], *, now: float) -> None:

@@ -32,7 +32,7 @@ from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, pages, refusals, services
+from reservations import availability, pages, refusals, services, sold_out
 from reservations.checkout import checkout_url_for
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
@@ -281,9 +281,20 @@ def _refused(request, rejected: refusals.ReservationRejected, session_id: int):
     if isinstance(rejected, refusals.RateLimited):
         return ratelimited(request, retry_after=math.ceil(rejected.retry_after))
     if isinstance(rejected, refusals.SoldOut) and rejected.remaining == 0:
-        return _sold_out(session_id)
+        return _expected(_sold_out(session_id))
     status, title, message = REJECTIONS[type(rejected)]
-    return _outcome(request, status, title, message, session_id, rejection=rejected)
+    return _expected(_outcome(request, status, title, message, session_id, rejection=rejected))
+
+
+def _expected(response: HttpResponse) -> HttpResponse:
+    """A refusal the sale is made of (sold out, limit, not open...): not a warning in the logs.
+
+    Django logs every 4xx at WARNING level; after a sell-out that is one log line per click of the
+    crowd, and formatting and writing it cost more than answering. The refusals are counted
+    instead (``rejected_*`` per item in Redis, and the sold-out memo's counter in ``/metrics``).
+    """
+    response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response's own mark
+    return response
 
 
 def _reserved(request, held: Reservation, session_id: int):
@@ -307,8 +318,7 @@ def reserve(request, session_id: int, item_id: int):
     Otherwise (no ticket, a pass missing from it, a bad quantity) the session is read and the
     shopper gets the page that says what to do.
     """
-    quantity = request.POST.get(f"q{item_id}") or request.POST.get("quantity")
-    return _reserve(request, session_id, item_id, quantity)
+    return _reserve(request, session_id, item_id, quantity_fields=(f"q{item_id}", "quantity"))
 
 
 @require_POST
@@ -318,15 +328,21 @@ def reserve_chosen(request, session_id: int):
         item_id = int(request.POST.get("item", ""))
     except ValueError:
         return _outcome(request, 400, "No product chosen", "Press the Reserve button of a product.", session_id)
-    return _reserve(request, session_id, item_id, request.POST.get(f"q{item_id}"))
+    return _reserve(request, session_id, item_id, quantity_fields=(f"q{item_id}",))
 
 
-def _reserve(request, session_id: int, item_id: int, quantity: str | None):
+def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[str, ...]):
+    now = clock.now_ts()
+    # The crowd after a sell-out: refused from this process's memory before anything is parsed
+    # (reservations.sold_out: memory can only refuse, never reserve).
+    if sold_out.refuses(session_id, item_id, now=now):
+        return _expected(_sold_out(session_id))
+    quantity = next((value for name in quantity_fields if (value := request.POST.get(name))), None)
     click = services.ReserveClick(
         session_id=session_id,
         item_id=item_id,
         quantity=services.parse_quantity(quantity),
-        now=clock.now_ts(),
+        now=now,
         session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
         client_ip=client_ip(request),
     )
