@@ -184,8 +184,8 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
     compensation.currency = order.currency
     compensation.detail = f"Order {order.order_id} is {order.status} at the gateway."
     if discrepancy.kind != Kind.PAID_TWICE:
-        # The whole transaction's money went back: our record says so too.
-        Transaction.objects.paid().filter(txn_id=discrepancy.txn_id).update(
+        # The whole transaction's money went back: our record says so too (paid, refused or paid late).
+        Transaction.objects.refundable().filter(txn_id=discrepancy.txn_id).update(
             status=Transaction.Status.REFUNDED, updated_at=clock.now()
         )
 

@@ -35,6 +35,7 @@ from flashsale.store.client import sale_redis
 from flashsale.store.replies import decode_map, text
 from flashsale.store.scripts import lua_script
 from reservations.models import Transaction
+from reservations.states import NEXT_STATUSES, ReservationStatus
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,8 @@ TIMELINE_COUNT = lua_script(Path(__file__).resolve().parent / "lua" / "timeline_
 
 GROUP = "drainer"
 
-# Status only moves forward: reserved -> paid | expired | cancelled; paid -> refunded.
-FORWARD: dict[str, set[str]] = {
-    Transaction.Status.RESERVED: {Transaction.Status.PAID, Transaction.Status.EXPIRED, Transaction.Status.CANCELLED},
-    Transaction.Status.PAID: {Transaction.Status.REFUNDED},
-}
+# Status only moves forward (``reservations.states.NEXT_STATUSES``): a late event never undoes a later one.
+FORWARD = NEXT_STATUSES
 UPDATED_FIELDS = ["status", "paid_at", "paid_after_expiry", "gateway_order_id", "updated_at"]
 
 Event = tuple[str, dict[str, str]]
@@ -66,11 +64,7 @@ def _coordinate(value: str | None) -> Decimal | None:
 
 
 def _status_of(fields: dict[str, str]) -> str:
-    status = fields.get("status", "reserved")
-    # A late payment keeps the status its hold ended with; the flag records the payment.
-    if status == "paid_after_expiry":
-        return fields.get("released_as") or Transaction.Status.EXPIRED
-    return status
+    return fields.get("status", ReservationStatus.RESERVED)
 
 
 def _token_for(fields: dict[str, str], session_id: int) -> str:
@@ -138,7 +132,7 @@ def _apply(row: Transaction, fields: dict[str, str]) -> bool:
     if fields.get("gateway_order_id") and not row.gateway_order_id:
         row.gateway_order_id = fields["gateway_order_id"]
         changed = True
-    if fields.get("status") == "paid_after_expiry" and not row.paid_after_expiry:
+    if fields.get("status") == ReservationStatus.PAID_AFTER_EXPIRY and not row.paid_after_expiry:
         row.paid_after_expiry = True
         changed = True
     return changed

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from captcha.fields import CaptchaField
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -34,7 +35,7 @@ from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
 from reservations import availability, pages, refusals, services
 from reservations.checkout import checkout_url_for
-from reservations.holds import Reservation
+from reservations.holds import CancelOutcome, Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
 from reservations.snapshot import stock_snapshot
 from reservations.states import ReservationStatus, SalePhase
@@ -363,3 +364,20 @@ def my_reservations(request):
     now = clock.now_ts()
     rows = services.shopper_reservations(request.user.pk, now=now)
     return render(request, "reservations/mine.html", {"rows": rows, "now": now})
+
+
+CANCEL_MESSAGES = {
+    CancelOutcome.CANCELLED: (messages.SUCCESS, "Reservation cancelled: its units are back on sale."),
+    CancelOutcome.NOT_HELD: (messages.INFO, "That reservation was no longer held (paid, expired or cancelled before)."),
+    CancelOutcome.NOT_FOUND: (messages.ERROR, "We cannot find that reservation among yours."),
+}
+
+
+@login_required
+@require_POST
+def cancel_reservation(request, session_id: int, txn_id: str):
+    """The "Cancel" button of a running hold: its units go back on sale now (CSRF-protected POST)."""
+    outcome = services.cancel_reservation(request.user.pk, session_id, txn_id, now=clock.now_ts())
+    level, text = CANCEL_MESSAGES[outcome]
+    messages.add_message(request, level, text)
+    return HttpResponseRedirect(reverse("reservations-mine"), status=303)

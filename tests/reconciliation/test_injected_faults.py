@@ -82,7 +82,7 @@ def test_late_webhook_is_paid_after_expiry_and_refunded_automatically(sandbox, s
         what="the late webhook to be recorded",
     )
     assert row.gateway_order_id == purchase.order_id
-    assert row.status != Transaction.Status.PAID
+    assert row.status == Transaction.Status.PAID_AFTER_EXPIRY
     client.force_login(shopper)
     assert (
         b'data-payment-state="paid_after_expiry"' in client.get("/payments/return/", {"txn": purchase.txn_id}).content
@@ -97,6 +97,7 @@ def test_late_webhook_is_paid_after_expiry_and_refunded_automatically(sandbox, s
     compensation = discrepancy.compensations.get()
     assert compensation.kind == Compensation.Kind.REFUND and compensation.automatic and compensation.created_by is None
     assert sandbox.order(purchase.order_id)["status"] == "refunded"
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUNDED
     assert_clean_rerun(run)
 
 
@@ -116,8 +117,9 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
     assert sandbox.order(purchase.order_id)["amount"] == "54.90"
     delivered(sandbox, purchase.order_id)
     drain_session(sale.session.pk)
-    # Our side refuses to confirm a payment of the wrong amount.
-    assert txn_row(purchase.txn_id).status == Transaction.Status.RESERVED
+    # Our side refuses to confirm a payment of the wrong amount: the reservation is refused, its
+    # units are back on sale, the charge is due for refund.
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUSED
 
     run = reconcile_today()
     assert kinds(run) == [(Kind.AMOUNT_MISMATCH, purchase.txn_id)]
@@ -127,6 +129,8 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
 
     compensate(discrepancy)
     assert sandbox.order(purchase.order_id)["status"] == "refunded"
+    # The shopper's record follows the money: refunded.
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUNDED
     assert_clean_rerun(run)
 
 
