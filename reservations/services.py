@@ -290,7 +290,11 @@ def shopper_reservations(user_id: int, *, now: float, limit: int = 200) -> list[
             "status": ReservationStatus.REFUNDED if refunded else live.status,
             "reserved_at": datetime.fromtimestamp(live.reserved_at, tz=UTC),
             "expires_at": live.expires_at,
-            "pay_url": checkout_url_for(live.as_reservation()) if live.status == ReservationStatus.RESERVED else "",
+            "pay_url": (
+                checkout_url_for(live.as_reservation(), item_name=live.item_name, session_name=live.session_name)
+                if live.status == ReservationStatus.RESERVED
+                else ""
+            ),
         }
     listing = sorted(rows.values(), key=lambda r: r["reserved_at"], reverse=True)
     open_sales = _open_sales({row["session_id"] for row in listing}, now=now)
