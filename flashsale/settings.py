@@ -8,6 +8,7 @@ strict: secrets must come from the environment and ``check --deploy`` is clean.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import dj_database_url
@@ -213,6 +214,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Files served at the site's root, such as /favicon.ico (browsers ask for it on every site).
+WHITENOISE_ROOT = BASE_DIR / "public"
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
@@ -253,7 +256,10 @@ RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
 FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
 FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
 FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
-CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes
+CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes a challenge lasts (the sale page renews it before)
+# Big enough to read on a phone (the library's 22 px drew an 80 x 29 picture); audio through Debian's flite.
+CAPTCHA_FONT_SIZE = env_int("CAPTCHA_FONT_SIZE", 42)
+CAPTCHA_FLITE_PATH = os.environ.get("CAPTCHA_FLITE_PATH", "").strip() or shutil.which("flite")
 
 # --- tokens and payment gateway -------------------------------------------------------------
 # FLASHSALE_TOKEN_KEYS: "kid:secret,kid2:secret2" (verification keys); the signing key is
