@@ -308,7 +308,8 @@ def waiting_room_stats(session_id: int, *, now: float | None = None) -> dict:
     pipe.hgetall(keys.waiting(session_id))
     pipe.zcard(keys.waiting_pre(session_id))
     pipe.zcard(keys.waiting_queue(session_id))
-    pipe.zcount(keys.waiting_admitted(session_id), now - pass_seconds, "+inf")
+    # As waiting_visit.lua prunes: a pass is valid while floor(admitted_at + pass) > now.
+    pipe.zcount(keys.waiting_admitted(session_id), math.floor(now) + 1 - pass_seconds, "+inf")
     raw, pre, queue, active = pipe.execute()
     state = decode_map(raw)
     rate_text = state.get("rate")

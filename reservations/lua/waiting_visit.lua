@@ -91,6 +91,12 @@ if #idle > 0 then
   end
 end
 
+-- Passes last ARGV[8] seconds, to the whole second (a pass carries its expiry in whole seconds,
+-- rounded down), so an admission is forgotten as soon as floor(admitted_at + pass) <= now: answering
+-- "admitted" after that would hand out a pass that is already void. Before the join, so a shopper
+-- whose turn lapsed joins again on this very visit instead of being told they are not queued.
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. tostring(math.floor(now) + 1 - tonumber(ARGV[8])))
+
 -- Join before admitting, so with no rate a newcomer is let in on this very visit.
 if user ~= '' and ARGV[3] == '1' and not sold_out
     and redis.call('ZSCORE', KEYS[5], user) == false
@@ -106,9 +112,6 @@ if user ~= '' and ARGV[3] == '1' and not sold_out
   redis.call('HINCRBY', KEYS[2], 'joined', 1)
   redis.call('ZADD', KEYS[6], now, user)
 end
-
--- Passes last ARGV[8] seconds; an entry older than that has no use and would only grow the set.
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. tostring(now - tonumber(ARGV[8])))
 
 local tokens = 0
 if opened and shuffled then
