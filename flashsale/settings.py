@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 from flashsale.env import development_secret, env_bool, env_int, env_list
@@ -192,6 +193,18 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Mail (password resets, reservations, receipts, refunds, "your turn"): EMAIL_URL, e.g.
+# smtp://user:password@host:587/?tls=True or console:// (prints mails; the development default).
+# Production defaults to Django's own: SMTP on localhost:25.
+vars().update(
+    dj_email_url.parse(
+        os.environ.get("EMAIL_URL", "").strip() or ("smtp://localhost:25" if PRODUCTION else "console://")
+    )
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "FlashSale <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Password reset mails asked per client address (django-ratelimit's "count/period").
+FLASHSALE_PASSWORD_RESET_RATE = os.environ.get("FLASHSALE_PASSWORD_RESET_RATE", "5/h")
 FLASHSALE_USER_CACHE_TIMEOUT = env_int("FLASHSALE_USER_CACHE_TIMEOUT", 3600)
 
 LANGUAGE_CODE = "en-us"
@@ -451,6 +464,8 @@ FLASHSALE_METRICS_COLLECTORS += [
     "reservations.metrics.SaleStockCollector",
     "reservations.metrics.SaleOperationsCollector",
 ]
+# "It is your turn" mails for shoppers the waiting room let in while they were away from its page.
+CELERY_BEAT_SCHEDULE["reservations-mail-turns"] = {"task": "reservations.tasks.mail_turns", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),

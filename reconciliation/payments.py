@@ -19,7 +19,7 @@ from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_str, text
 from reconciliation.gateway import Gateway, GatewayOrder, WebhookEvent, get_gateway
-from reservations import holds
+from reservations import holds, mails
 from reservations.drain import persist_events
 from reservations.models import Transaction
 from reservations.states import PaymentResult, ReservationStatus
@@ -149,6 +149,8 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
             )
     if result.outcome in PAID_OUTCOMES:
         persist_payment(result)
+        if result.outcome == PaymentResult.PAID and result.changed:
+            mails.after_commit("send_payment_mail", order.txn_id)  # the receipt, once the row says paid
         status = "paid_after_expiry" if result.outcome in AFTER_EXPIRY_OUTCOMES else "paid"
         _remember_status(order.txn_id, status, result.user_id)
         if status == "paid_after_expiry":

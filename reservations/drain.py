@@ -35,6 +35,7 @@ from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import decode_map, text
 from flashsale.store.scripts import lua_script
+from reservations import mails
 from reservations.display import SessionDisplay, loaded_display
 from reservations.models import Transaction
 from reservations.states import NEXT_STATUSES, ReservationStatus
@@ -188,6 +189,10 @@ def persist_events(session_id: int, events: Iterable[Event]) -> int:
             elif any(touched):
                 changed.append(row)
         Transaction.objects.bulk_create(created)
+        held = [row.txn_id for row in created if row.status == ReservationStatus.RESERVED]
+        if held:
+            # The pay link and deadline, by mail, once this batch is committed (never on the reserve request).
+            mails.after_commit("send_reservation_mails", held)
         if changed:
             now = datetime.now(tz=UTC)
             for row in changed:

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -386,27 +385,6 @@ def release_hold(session_id: int, txn_id: str, *, reason: str = "cancelled", now
         client=r,
     )
     return _released(raw)
-
-
-class CancelOutcome(StrEnum):
-    """What a shopper's "Cancel" did."""
-
-    CANCELLED = "cancelled"  # released now: its units are back on sale
-    NOT_HELD = "not_held"  # paid, expired or cancelled before: nothing to give back
-    NOT_FOUND = "not_found"  # no such reservation of this shopper in this sale
-
-
-def cancel_hold(session_id: int, txn_id: str, *, user_id: int, now: datetime | float) -> CancelOutcome:
-    """The shopper gives their hold back before it expires: the same release as expiry, exactly once.
-
-    Only the shopper who holds it may cancel it; a reservation of somebody else is ``NOT_FOUND``.
-    """
-    owner = _txn_owner(sale_redis(), session_id, txn_id)
-    if owner is None or owner[1] != user_id:
-        return CancelOutcome.NOT_FOUND
-    if release_hold(session_id, txn_id, reason=ReservationStatus.CANCELLED, now=now):
-        return CancelOutcome.CANCELLED
-    return CancelOutcome.NOT_HELD
 
 
 def expire_holds(session_id: int, *, now: datetime | float, batch_size: int = 500) -> int:

@@ -87,3 +87,26 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.txn_id} {self.status}"
+
+
+class SentMail(models.Model):
+    """A mail sent to a shopper, recorded so that a task run twice sends it once (``reservations.mails``)."""
+
+    class Kind(models.TextChoices):
+        RESERVED = "reserved", "Reservation made"
+        PAID = "paid", "Payment confirmed"
+        REFUNDED = "refunded", "Refund made"
+        TURN = "turn", "It is your turn"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(
+        max_length=100, help_text="What the mail is about: a TransactionID, or session:user:instant."
+    )
+    to = models.EmailField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="reservations_sent_mail_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} to {self.to}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from reservations import availability, cards, display, holds, refusals, sold_out, tickets
@@ -320,9 +321,25 @@ def _open_sales(session_ids: set[int], *, now: float) -> set[int]:
     return {info.session_id for info in infos if info is not None and info.phase(now) != SalePhase.ENDED}
 
 
-def cancel_reservation(user_id: int, session_id: int, txn_id: str, *, now: float) -> holds.CancelOutcome:
-    """Give a running hold back (the expiry's release path, exactly once); only its own shopper may."""
-    return holds.cancel_hold(session_id, txn_id, user_id=user_id, now=now)
+class CancelOutcome(StrEnum):
+    """What a shopper's "Cancel" did."""
+
+    CANCELLED = "cancelled"  # released now: its units are back on sale
+    NOT_HELD = "not_held"  # paid, expired or cancelled before: nothing to give back
+    NOT_FOUND = "not_found"  # no such reservation of this shopper in this sale
+
+
+def cancel_reservation(user_id: int, session_id: int, txn_id: str, *, now: float) -> CancelOutcome:
+    """Give a running hold back before it expires: the expiry's release path, exactly once.
+
+    Only the shopper who holds it may; somebody else's reservation is ``NOT_FOUND``.
+    """
+    owner = holds.transaction_state(session_id, txn_id).get("user", "")
+    if owner != str(user_id):
+        return CancelOutcome.NOT_FOUND
+    if holds.release_hold(session_id, txn_id, reason=ReservationStatus.CANCELLED, now=now):
+        return CancelOutcome.CANCELLED
+    return CancelOutcome.NOT_HELD
 
 
 class UnknownCity(ValueError):

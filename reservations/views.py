@@ -36,7 +36,7 @@ from reservations.admission import admission_required
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
 from reservations.display import names_of
-from reservations.holds import CancelOutcome, Reservation
+from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
 from reservations.snapshot import stock_snapshot
 from reservations.states import ReservationStatus, SalePhase
@@ -403,9 +403,12 @@ def my_reservations(request):
 
 
 CANCEL_MESSAGES = {
-    CancelOutcome.CANCELLED: (messages.SUCCESS, "Reservation cancelled: its units are back on sale."),
-    CancelOutcome.NOT_HELD: (messages.INFO, "That reservation was no longer held (paid, expired or cancelled before)."),
-    CancelOutcome.NOT_FOUND: (messages.ERROR, "We cannot find that reservation among yours."),
+    services.CancelOutcome.CANCELLED: (messages.SUCCESS, "Reservation cancelled: its units are back on sale."),
+    services.CancelOutcome.NOT_HELD: (
+        messages.INFO,
+        "That reservation was no longer held (paid, expired or cancelled before).",
+    ),
+    services.CancelOutcome.NOT_FOUND: (messages.ERROR, "We cannot find that reservation among yours."),
 }
 
 

@@ -117,6 +117,7 @@ def _visit_keys(r, session_id: int) -> list[str]:
         keys.waiting_queue(session_id),
         keys.waiting_admitted(session_id),
         keys.waiting_seen(session_id),
+        keys.waiting_turns(session_id),
         *_stock_keys(r, session_id),
     ]
 
@@ -339,5 +340,28 @@ def reset_waiting_room(session_id: int) -> None:
         keys.waiting_queue(session_id),
         keys.waiting_admitted(session_id),
         keys.waiting_seen(session_id),
+        keys.waiting_turns(session_id),
     )
     _stock_keys_cache.pop(session_id, None)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A shopper the waiting room admitted while someone else's visit ran the queue."""
+
+    user_id: int
+    admitted_at: float
+
+
+def pending_turns(session_id: int, *, limit: int = 500) -> list[Turn]:
+    """The oldest admissions whose "it is your turn" mail is due (read, not removed: ``forget_turns``)."""
+    found = []
+    for raw in sale_redis().lrange(keys.waiting_turns(session_id), 0, limit - 1):
+        user, _, instant = text(raw).partition(":")
+        found.append(Turn(user_id=int(user), admitted_at=float(instant)))
+    return found
+
+
+def forget_turns(session_id: int, count: int) -> None:
+    """Drop the ``count`` oldest admissions once their mails are queued."""
+    sale_redis().ltrim(keys.waiting_turns(session_id), count, -1)

@@ -132,14 +132,3 @@ def localstripe(live_server, settings, tmp_path):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def eager_celery():
-    """Admin actions that queue a Celery task run it at once, in the live server's thread."""
-    from flashsale.celery import app
-
-    before = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -13,6 +13,7 @@ from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.support.payments import buy, delivered, kinds, txn_row
 from tests.support.polling import wait_until
+from tests.support.smtp import body_of
 
 Kind = Discrepancy.Kind
 
@@ -107,10 +108,10 @@ def settings_ttl() -> int:
     return settings.FLASHSALE_RESERVATION_TTL_SECONDS
 
 
-def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make_user):
+def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make_user, smtp_server, eager_celery):
     purchase = buy(
         sale,
-        make_user(),
+        make_user("ines", email="ines@example.com"),
         sandbox,
         before_pay=lambda c: sandbox.add_fault("charge_amount", txn_id=c.txn_id, delta="5.00"),
     )
@@ -129,9 +130,15 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
 
     compensate(discrepancy)
     assert sandbox.order(purchase.order_id)["status"] == "refunded"
-    # The shopper's record follows the money: refunded.
+    # The shopper's record follows the money: refunded, and they are told by mail.
     assert txn_row(purchase.txn_id).status == Transaction.Status.REFUNDED
+    (mail,) = smtp_server.wait_for("ines@example.com", subject_contains="Refund made")
+    # What the gateway gave back: the whole (wrong) charge.
+    assert str(mail["Subject"]).startswith("Refund made: 54.90 EUR for ")
+    assert purchase.order_id in body_of(mail)
     assert_clean_rerun(run)
+    compensate(discrepancy)  # pressed again: no second refund, no second mail
+    assert len(smtp_server.to("ines@example.com")) == 1
 
 
 def test_double_charge_is_paid_twice_and_the_extra_charge_refunded(sandbox, sale, make_user):
