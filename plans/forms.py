@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from plans.models import ITEM_LOCKED_FIELDS, LOCKED_MESSAGES, SaleItem, SaleSession, session_was_locked
+from plans.stock import session_counts
 
 ENDS_AFTER_START = "The session must end after it starts."
 QUANTITY_AT_LEAST_ONE = "Quantity must be at least 1."
@@ -104,6 +105,16 @@ class AdjustStockForm(forms.Form):
         picker = self.fields["item"]
         assert isinstance(picker, forms.ModelChoiceField)
         picker.queryset = session.items.select_related("product").order_by("display_order", "id")
+        # Each product with what is left on sale now (Redis), not only what was allocated.
+        counts = session_counts(session.pk) if session.is_in_redis else {}
+
+        def label(item: SaleItem) -> str:
+            found = counts.get(item.pk)
+            if found is None:
+                return f"{item} ({item.quantity} allocated)"
+            return f"{item}: {found.remaining} on sale, {found.held} held, {found.paid} paid of {found.on_sale}"
+
+        picker.label_from_instance = label  # type: ignore[method-assign]  # Django's documented hook
 
     def clean_delta(self) -> int:
         delta = self.cleaned_data["delta"]

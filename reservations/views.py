@@ -31,7 +31,7 @@ from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, cards, pages, refusals, services
+from reservations import availability, cards, funnel, pages, refusals, services
 from reservations.admission import admission_required
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
@@ -241,6 +241,7 @@ def captcha(request, session_id: int):
         shopper, now = ShopperSession(request.session), clock.now_ts()
         shopper.grant_captcha_pass(session_id, now=now)
         shopper.keep_ticket_current(session_id, now=now)
+        funnel.count_verified(session_id, request.user.pk)
         joined = join_after_captcha(request, session_id)
         if fragment:
             # The sale page posted the form itself: it goes where the redirect would have taken it.

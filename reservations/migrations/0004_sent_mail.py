@@ -3,10 +3,17 @@
 from django.db import migrations, models
 
 
+def operators_may_see_them(apps, schema_editor):
+    from plans.permissions import grant_operator_permissions
+
+    grant_operator_permissions(apps, using=schema_editor.connection.alias, app_labels=("reservations",))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('reservations', '0003_refused_and_refund_due_statuses'),
+        ('plans', '0003_operators_group'),
     ]
 
     operations = [
@@ -23,4 +30,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('kind', 'key'), name='reservations_sent_mail_once')],
             },
         ),
+        migrations.RunPython(operators_may_see_them, migrations.RunPython.noop),
     ]
