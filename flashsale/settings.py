@@ -211,6 +211,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# One way of writing a time everywhere: "2026-11-30 10:23:45" (flashsale/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["flashsale.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -70,7 +70,8 @@ def new_context(chromium, request, csp_violations):
     opened = []
 
     def make(**options):
-        context = chromium.new_context(viewport={"width": 1280, "height": 900}, **options)
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = chromium.new_context(**options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         watch_csp(context, csp_violations)
         opened.append(context)
