@@ -19,7 +19,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
 
-    @property  # type: ignore[override]  # read per request: tests and deployments set the site's URL
+    @property  # read per request: tests and deployments set the site's URL
     def extra_email_context(self) -> dict[str, str]:
         return {"site_name": SITE_NAME, "site_url": settings.FLASHSALE_SITE_URL}
 

@@ -186,8 +186,10 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
     compensation.detail = f"Order {order.order_id} is {order.status} at the gateway."
     if discrepancy.kind != Kind.PAID_TWICE:
         # The whole transaction's money went back: our record says so too (paid, refused or paid late).
-        refunded = Transaction.objects.refundable().filter(txn_id=discrepancy.txn_id).update(
-            status=Transaction.Status.REFUNDED, updated_at=clock.now()
+        refunded = (
+            Transaction.objects.refundable()
+            .filter(txn_id=discrepancy.txn_id)
+            .update(status=Transaction.Status.REFUNDED, updated_at=clock.now())
         )
         if refunded:
             mails.after_commit("send_refund_mail", discrepancy.txn_id, str(order.amount), order.currency)

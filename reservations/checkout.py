@@ -54,8 +54,6 @@ def claims_for(
     )
 
 
-def checkout_url_for(
-    reservation: Reservation, *, item_name: str | None = None, session_name: str | None = None
-) -> str:
+def checkout_url_for(reservation: Reservation, *, item_name: str | None = None, session_name: str | None = None) -> str:
     """Where the reserve answer sends the shopper, with the signed token of ``reservation`` (names included)."""
     return checkout_url(sign_for_site(claims_for(reservation, item_name=item_name, session_name=session_name)))

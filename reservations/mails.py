@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -157,7 +158,7 @@ def turn_mail(session_id: int, user_id: int, admitted_at: float) -> Mail | None:
 
 
 def send_reservation_mails(txn_ids: Iterable[str]) -> int:
-    return sum(deliver_once(Kind.RESERVED, txn_id, lambda t=txn_id: reservation_mail(t)) for txn_id in txn_ids)
+    return sum(deliver_once(Kind.RESERVED, txn_id, partial(reservation_mail, txn_id)) for txn_id in txn_ids)
 
 
 def send_payment_mail(txn_id: str) -> bool:
@@ -170,7 +171,7 @@ def send_refund_mail(txn_id: str, amount: str, currency: str) -> bool:
 
 def send_turn_mails(session_id: int, turns: Iterable[tuple[int, float]]) -> int:
     return sum(
-        deliver_once(Kind.TURN, f"{session_id}:{user}:{at!r}", lambda u=user, a=at: turn_mail(session_id, u, a))
+        deliver_once(Kind.TURN, f"{session_id}:{user}:{at!r}", partial(turn_mail, session_id, user, at))
         for user, at in turns
     )
 
