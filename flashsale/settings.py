@@ -12,12 +12,12 @@ import shutil
 from pathlib import Path
 
 import dj_database_url
-import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 from flashsale.env import development_secret, env_bool, env_int, env_list
 from flashsale.env import secret as env_secret
 from flashsale.log_config import LOG_FORMATS, logging_config
+from flashsale.mail_settings import mail_settings
 from flashsale.payment_settings import gateway_name, payment_origins, stripe_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -193,26 +193,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Mail (password resets, reservations, receipts, refunds, "your turn"): EMAIL_URL, e.g.
-# smtp://user:password@host:587/?tls=True or console:// (prints mails; the development default).
-# Production defaults to Django's own: SMTP on localhost:25.
-vars().update(
-    dj_email_url.parse(
-        os.environ.get("EMAIL_URL", "").strip() or ("smtp://localhost:25" if PRODUCTION else "console://")
-    )
-)
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "FlashSale <no-reply@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Password reset mails asked per client address (django-ratelimit's "count/period").
-FLASHSALE_PASSWORD_RESET_RATE = os.environ.get("FLASHSALE_PASSWORD_RESET_RATE", "5/h")
+# Mail (password resets, reservations, receipts, refunds, "your turn"): EMAIL_URL (flashsale/mail_settings.py).
+vars().update(mail_settings(production=PRODUCTION))
+FLASHSALE_PASSWORD_RESET_RATE = os.environ.get("FLASHSALE_PASSWORD_RESET_RATE", "5/h")  # per address and e-mail
 FLASHSALE_USER_CACHE_TIMEOUT = env_int("FLASHSALE_USER_CACHE_TIMEOUT", 3600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
-# One way of writing a time everywhere: "2026-11-30 10:23:45" (flashsale/formats/en/formats.py).
-FORMAT_MODULE_PATH = ["flashsale.formats"]
+FORMAT_MODULE_PATH = ["flashsale.formats"]  # one way of writing a time everywhere: "2026-11-30 10:23:45"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -229,8 +219,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
-# Files served at the site's root, such as /favicon.ico (browsers ask for it on every site).
-WHITENOISE_ROOT = BASE_DIR / "public"
+WHITENOISE_ROOT = BASE_DIR / "public"  # served at the site's root: /favicon.ico
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
@@ -272,8 +261,7 @@ FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
 FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
 FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
 CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes a challenge lasts (the sale page renews it before)
-# Big enough to read on a phone (the library's 22 px drew an 80 x 29 picture); audio through Debian's flite.
-CAPTCHA_FONT_SIZE = env_int("CAPTCHA_FONT_SIZE", 42)
+CAPTCHA_FONT_SIZE = env_int("CAPTCHA_FONT_SIZE", 42)  # readable on a phone (22 px drew an 80 x 29 picture)
 CAPTCHA_FLITE_PATH = os.environ.get("CAPTCHA_FLITE_PATH", "").strip() or shutil.which("flite")
 
 # --- tokens and payment gateway -------------------------------------------------------------
@@ -467,7 +455,7 @@ FLASHSALE_METRICS_COLLECTORS += [
     "reservations.metrics.SaleOperationsCollector",
 ]
 # "It is your turn" mails for shoppers the waiting room let in while they were away from its page.
-CELERY_BEAT_SCHEDULE["reservations-mail-turns"] = {"task": "reservations.tasks.mail_turns", "schedule": 10.0}
+CELERY_BEAT_SCHEDULE["reservations-mail-turns"] = {"task": "reservations.tasks.mail_turns", "schedule": 10}
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),

@@ -3,7 +3,8 @@
 Visitors and verified shoppers are counted once each (HyperLogLogs in the session's slot, about 1%
 off at most): a logged-in shopper's first sale-page visit writes their reserve ticket, which adds
 them to ``visitors`` in the same pipeline; passing the CAPTCHA adds them to ``verified``. Admissions
-come from the waiting room's own counter, reservations from the per-minute timeline, payments and
+come from the waiting room's own counter, reservations from the per-minute timeline (counted by the
+drainer, so a few seconds behind), payments and
 the money taken from PostgreSQL (the webhook writes a paid row at once). Nothing here costs the
 sale page, the stock poll or the reserve request a round trip.
 """

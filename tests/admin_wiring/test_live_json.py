@@ -106,6 +106,7 @@ def test_the_funnel_and_the_revenue_follow_the_shoppers(operator_client, live_se
     from django.test import Client
 
     from reconciliation.payments import persist_payment
+    from reservations.drain import drain_session
     from reservations.holds import confirm_payment, reserve_units
 
     first = live_session.test_items[0]
@@ -128,6 +129,7 @@ def test_the_funnel_and_the_revenue_follow_the_shoppers(operator_client, live_se
     persist_payment(
         confirm_payment(live_session.pk, held.txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
     )
+    drain_session(live_session.pk)  # the per-minute timeline follows the drain
 
     funnel = _data(operator_client, live_session)["funnel"]
 
