@@ -33,6 +33,8 @@ RUN FLASHSALE_MODE=production FLASHSALE_VAR_DIR=/app/var SECRET_KEY=build-only \
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH FLASHSALE_VAR_DIR=/app/var
+# flite speaks the CAPTCHA's audio challenge (django-simple-captcha finds it on PATH).
+RUN apt-get update && apt-get install -y --no-install-recommends flite && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 flashsale
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv

@@ -236,7 +236,8 @@ class SyncRejectionAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("name", "provider", "external_id", "place", "category", "list_price", "currency", "is_active")
+    # Price and currency in one column: the list fits beside the filters at 1280 px.
+    list_display = ("name", "provider", "external_id", "place", "category", "price", "is_active")
     list_filter = ("is_active", "provider", "place", "category")
     list_select_related = ("provider",)
     search_fields = ("name", "external_id", "place", "category", "provider__name")
@@ -250,6 +251,10 @@ class ProductAdmin(admin.ModelAdmin):
         ("State", {"fields": ("is_active", "created_at", "updated_at")}),
         ("As delivered", {"fields": ("raw_record",)}),
     )
+
+    @admin.display(description="list price", ordering="list_price")
+    def price(self, obj: Product) -> str:
+        return f"{obj.list_price} {obj.currency}" if obj.list_price is not None else "—"
 
     @admin.display(description="raw record")
     def raw_record(self, obj: Product) -> str:

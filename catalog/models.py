@@ -87,7 +87,10 @@ class Product(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.place})" if self.place else self.name
+        # Names often carry their city already ("Spa day (Paris)"): never "(Paris) (Paris)".
+        if not self.place or self.name.endswith(f"({self.place})"):
+            return self.name
+        return f"{self.name} ({self.place})"
 
 
 class SyncRun(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, Throttled
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.authentication import IsProvider, ProviderKeyAuthentication
-from catalog.demo import FEED_DIR
+from catalog.demo import FEED_DIR, with_site_url
 from catalog.ingest import IngestFailed, ingest_records
 from catalog.models import SyncRun
 from catalog.parsers import ProviderJSONParser
@@ -150,4 +150,5 @@ def demo_feed(request, name: str):
     if name not in files:
         raise Http404("No such demo feed.")
     content_type = "text/csv" if name.endswith(".csv") else "application/json"
-    return FileResponse(files[name].open("rb"), content_type=content_type)
+    # The pictures they name are this site's own (catalog/demo: "{site}" is filled in here).
+    return HttpResponse(with_site_url(files[name].read_bytes()), content_type=content_type)

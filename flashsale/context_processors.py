@@ -27,4 +27,6 @@ def site_links() -> dict[str, str]:
 
 
 def site(request: Any) -> dict[str, Any]:
-    return {"site_name": SITE_NAME, "debug": settings.DEBUG, "links": site_links()}
+    # ``brand`` is what the header and titles show: Django's auth views put the request's host in
+    # ``site_name`` (their mails use it), which must not become the brand of their pages.
+    return {"site_name": SITE_NAME, "brand": SITE_NAME, "debug": settings.DEBUG, "links": site_links()}

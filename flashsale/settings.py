@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from flashsale.env import development_secret, env_bool, env_int, env_list
 from flashsale.env import secret as env_secret
 from flashsale.log_config import LOG_FORMATS, logging_config
+from flashsale.page_settings import page_settings
 from flashsale.payment_settings import gateway_name, payment_origins, stripe_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -177,9 +178,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "flashsale.beat:HeartbeatScheduler"
 FLASHSALE_BEAT_HEARTBEAT_FILE = os.environ.get("FLASHSALE_BEAT_HEARTBEAT_FILE", "").strip()
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# Each app's periodic tasks; django-celery-beat copies them into the database so operators
-# can see and edit them in admin.
-CELERY_BEAT_SCHEDULE: dict = {}
+# Each app's periodic tasks (here first the waiting room's "it is your turn" mails); django-celery-beat
+# copies them into the database, where superusers can see and edit them in admin.
+CELERY_BEAT_SCHEDULE: dict = {"reservations-mail-turns": {"task": "reservations.tasks.mail_turns", "schedule": 10}}
 
 # --- auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -247,13 +248,14 @@ SPECTACULAR_SETTINGS = {
 # --- rate limits, captcha -------------------------------------------------------------------
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "flashsale.views.ratelimited"
-CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
 FLASHSALE_TRUSTED_PROXIES = env_list("FLASHSALE_TRUSTED_PROXIES", [])  # CIDRs per-IP limits see clients through
 RATELIMIT_IP_META_KEY = "flashsale.client_ip.client_ip"
 FLASHSALE_LOGIN_RATE_IP = os.environ.get("FLASHSALE_LOGIN_RATE_IP", "30/5m")
 FLASHSALE_LOGIN_RATE_USERNAME = os.environ.get("FLASHSALE_LOGIN_RATE_USERNAME", "10/15m")
 FLASHSALE_SIGNUP_RATE_IP = os.environ.get("FLASHSALE_SIGNUP_RATE_IP", "10/h")
-CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT", 5)  # minutes
+CAPTCHA_TEST_MODE = env_bool("FLASHSALE_CAPTCHA_TEST_MODE", False)
+FLASHSALE_PASSWORD_RESET_RATE = os.environ.get("FLASHSALE_PASSWORD_RESET_RATE", "5/h")  # per address and e-mail
+vars().update(page_settings(production=PRODUCTION, base_dir=BASE_DIR))  # mail, CAPTCHA, time formats, /favicon.ico
 
 # --- tokens and payment gateway -------------------------------------------------------------
 # FLASHSALE_TOKEN_KEYS: "kid:secret,kid2:secret2" (verification keys); the signing key is
@@ -441,10 +443,8 @@ if not 0 <= FLASHSALE_DRAIN_CLAIM_IDLE_MS <= FLASHSALE_DRAIN_LOCK_SECONDS * 1000
     raise ImproperlyConfigured(
         "FLASHSALE_DRAIN_CLAIM_IDLE_MS must be between 0 and FLASHSALE_DRAIN_LOCK_SECONDS * 1000"
     )
-FLASHSALE_METRICS_COLLECTORS += [
-    "reservations.metrics.SaleStockCollector",
-    "reservations.metrics.SaleOperationsCollector",
-]
+FLASHSALE_METRICS_COLLECTORS.append("reservations.metrics.SaleStockCollector")
+FLASHSALE_METRICS_COLLECTORS.append("reservations.metrics.SaleOperationsCollector")
 CELERY_BEAT_SCHEDULE["reservations-expire-holds"] = {
     "task": "reservations.tasks.expire_holds",
     "schedule": float(env_int("FLASHSALE_EXPIRE_EVERY_SECONDS", 15)),

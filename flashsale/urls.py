@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Admin's own log-in, under the same limits (this pattern comes before admin's and wins).
     path("admin/login/", views.login_limited(admin.site.login)),
+    path("", include("flashsale.password_reset")),
     path("admin/", admin.site.urls),
     path("captcha/", include("captcha.urls")),
     path("", include("catalog.urls")),

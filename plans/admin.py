@@ -13,6 +13,7 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 
@@ -22,7 +23,7 @@ from plans.exceptions import PlansError
 from plans.forms import AdjustStockForm, SaleItemForm, SaleItemFormSet, SaleSessionForm
 from plans.live import live_snapshot
 from plans.loading import load_session_into_redis
-from plans.models import Adjustment, SaleItem, SaleSession
+from plans.models import ITEM_LOCKED_FIELDS, SESSION_LOCKED_FIELDS, Adjustment, SaleItem, SaleSession
 from plans.stock import counts_for_items, session_totals
 from plans.transitions import cancel_session, schedule_session
 
@@ -49,6 +50,18 @@ class SaleItemInline(admin.TabularInline):
 
     def get_extra(self, request, obj=None, **kwargs):
         return 0 if obj is not None and obj.is_locked else 3
+
+    def get_readonly_fields(self, request, obj=None):
+        # A loaded session's products and quantities show as text: they would only fail on save.
+        if obj is not None and obj.is_locked:
+            return tuple(field.removesuffix("_id") for field in ITEM_LOCKED_FIELDS)
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and obj.is_locked) and super().has_delete_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return not (obj is not None and obj.is_locked) and super().has_add_permission(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
@@ -120,6 +133,29 @@ class SaleSessionAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "starts_at", "ends_at", "notes")}),
         ("Status", {"fields": readonly_fields}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A loaded session's window shows as text, with the reason (get_fieldsets): editing it would only fail on save.
+        if obj is not None and obj.is_locked:
+            return (*SESSION_LOCKED_FIELDS, *self.readonly_fields)
+        return self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            # A new session has no status yet: no empty "Status" block on the add form.
+            return ((None, {"fields": ("name", "starts_at", "ends_at", "notes")}),)
+        if obj.is_locked:
+            reason = (
+                f"The window is locked: this session is {obj.get_state_display().lower()}, so its window, "
+                "products and quantities can no longer change. Add or withdraw units with “Adjust stock”; "
+                "the name, notes, prices and per-user limits can still change."
+            )
+            return (
+                (None, {"fields": ("name", "starts_at", "ends_at", "notes"), "description": reason}),
+                self.fieldsets[1],
+            )
+        return self.fieldsets
+
     actions = ["schedule_selected", "load_selected", "cancel_selected", "adjust_stock_action"]
 
     def get_queryset(self, request):
@@ -134,9 +170,11 @@ class SaleSessionAdmin(admin.ModelAdmin):
 
     # --- list columns -----------------------------------------------------------------------
 
-    @admin.display(description="window", ordering="starts_at")
+    @admin.display(description=f"window ({settings.TIME_ZONE})", ordering="starts_at")
     def window(self, obj: SaleSession) -> str:
-        return f"{obj.starts_at:%Y-%m-%d %H:%M} – {obj.ends_at:%H:%M}"
+        # In the site's time zone, as every time in the back office (named in the column's title).
+        starts, ends = timezone.localtime(obj.starts_at), timezone.localtime(obj.ends_at)
+        return f"{starts:%d %b %H:%M}–{ends:%H:%M}"
 
     @admin.display(description="items", ordering="item_count")
     def item_count(self, obj: SaleSession) -> int:
@@ -150,7 +188,7 @@ class SaleSessionAdmin(admin.ModelAdmin):
         totals = getattr(obj, "live_totals", None)
         return getattr(totals, field) if totals is not None else "–"
 
-    @admin.display(description="remaining")
+    @admin.display(description="left")
     def units_remaining(self, obj: SaleSession):
         return self._live(obj, "remaining")
 

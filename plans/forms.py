@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from plans.models import ITEM_LOCKED_FIELDS, LOCKED_MESSAGES, SaleItem, SaleSession, session_was_locked
+from plans.stock import ItemCounts, session_counts
 
 ENDS_AFTER_START = "The session must end after it starts."
 QUANTITY_AT_LEAST_ONE = "Quantity must be at least 1."
@@ -91,8 +92,20 @@ class SaleItemFormSet(forms.BaseInlineFormSet):
         return PRODUCT_ONCE
 
 
+class ItemChoiceField(forms.ModelChoiceField):
+    """A session's items, each named with what is on sale, held and paid now (Redis), not only what was allocated."""
+
+    counts: dict[int, ItemCounts] = {}
+
+    def label_from_instance(self, obj: SaleItem) -> str:
+        found = self.counts.get(obj.pk)
+        if found is None:
+            return f"{obj} ({obj.quantity} allocated)"
+        return f"{obj}: {found.remaining} on sale, {found.held} held, {found.paid} paid of {found.on_sale}"
+
+
 class AdjustStockForm(forms.Form):
-    item = forms.ModelChoiceField(queryset=SaleItem.objects.none())
+    item = ItemChoiceField(queryset=SaleItem.objects.none())
     delta = forms.IntegerField(
         label="Units",
         help_text="Positive to add units, negative to withdraw units still on sale.",
@@ -102,8 +115,9 @@ class AdjustStockForm(forms.Form):
     def __init__(self, *args, session: SaleSession, **kwargs):
         super().__init__(*args, **kwargs)
         picker = self.fields["item"]
-        assert isinstance(picker, forms.ModelChoiceField)
+        assert isinstance(picker, ItemChoiceField)
         picker.queryset = session.items.select_related("product").order_by("display_order", "id")
+        picker.counts = session_counts(session.pk) if session.is_in_redis else {}
 
     def clean_delta(self) -> int:
         delta = self.cleaned_data["delta"]

@@ -112,7 +112,8 @@ class SaleItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product.name} × {self.quantity}"
+        # The product as operators know it; how many are left is live data, shown where it is read.
+        return str(self.product)
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is None and session_was_locked(self.session_id):

@@ -24,6 +24,7 @@ from plans.exceptions import AdjustmentRefused
 from plans.models import Adjustment, SaleItem
 from reconciliation.gateway import Gateway, GatewayError, get_gateway
 from reconciliation.models import Compensation, Discrepancy, ReconciliationRun
+from reservations import mails
 from reservations.models import Transaction
 
 log = logging.getLogger(__name__)
@@ -184,10 +185,14 @@ def _refund(discrepancy: Discrepancy, compensation: Compensation, *, gateway: Ga
     compensation.currency = order.currency
     compensation.detail = f"Order {order.order_id} is {order.status} at the gateway."
     if discrepancy.kind != Kind.PAID_TWICE:
-        # The whole transaction's money went back: our record says so too.
-        Transaction.objects.paid().filter(txn_id=discrepancy.txn_id).update(
-            status=Transaction.Status.REFUNDED, updated_at=clock.now()
+        # The whole transaction's money went back: our record says so too (paid, refused or paid late).
+        refunded = (
+            Transaction.objects.refundable()
+            .filter(txn_id=discrepancy.txn_id)
+            .update(status=Transaction.Status.REFUNDED, updated_at=clock.now())
         )
+        if refunded:
+            mails.after_commit("send_refund_mail", discrepancy.txn_id, str(order.amount), order.currency)
 
 
 def _refund_failed(compensation: Compensation, exc: GatewayError, *, now: datetime) -> None:

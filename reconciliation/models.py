@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from reservations.states import STATUS_MAX_LENGTH
+
 
 class ReconciliationRun(models.Model):
     """One comparison of a day's transactions with the gateway's orders of that day.
@@ -85,7 +87,9 @@ class Discrepancy(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
     txn_id = models.CharField("TransactionID", max_length=100, db_index=True)
     gateway_order_id = models.CharField(max_length=100, blank=True)
-    our_status = models.CharField(max_length=10, blank=True, help_text="Our transaction's status ('' if absent).")
+    our_status = models.CharField(
+        max_length=STATUS_MAX_LENGTH, blank=True, help_text="Our transaction's status ('' if absent)."
+    )
     our_value = models.CharField(max_length=200, blank=True, help_text="What our records say.")
     their_value = models.CharField(max_length=200, blank=True, help_text="What the gateway says.")
     amount = models.DecimalField(

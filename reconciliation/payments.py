@@ -19,15 +19,17 @@ from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import as_str, text
 from reconciliation.gateway import Gateway, GatewayOrder, WebhookEvent, get_gateway
-from reservations import holds
+from reservations import holds, mails
 from reservations.drain import persist_events
 from reservations.models import Transaction
+from reservations.states import PaymentResult, ReservationStatus
 
 log = logging.getLogger(__name__)
 
 TXN_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,26}$")
 PAID_OUTCOMES = {"paid", "paid_after_expiry", "already_paid", "already_paid_after_expiry"}
 AFTER_EXPIRY_OUTCOMES = {"paid_after_expiry", "already_paid_after_expiry"}
+REFUSED_OUTCOMES = {PaymentResult.AMOUNT_MISMATCH, PaymentResult.ALREADY_REFUSED}
 
 
 class WebhookReplayed(Exception):
@@ -147,6 +149,8 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
             )
     if result.outcome in PAID_OUTCOMES:
         persist_payment(result)
+        if result.outcome == PaymentResult.PAID and result.changed:
+            mails.after_commit("send_payment_mail", order.txn_id)  # the receipt, once the row says paid
         status = "paid_after_expiry" if result.outcome in AFTER_EXPIRY_OUTCOMES else "paid"
         _remember_status(order.txn_id, status, result.user_id)
         if status == "paid_after_expiry":
@@ -154,21 +158,29 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
                 "payment %s of %s arrived after the hold expired: flagged for refund", order.order_id, order.txn_id
             )
         return result.outcome, result.changed
-    if result.outcome == "amount_mismatch":
+    if result.outcome in REFUSED_OUTCOMES:
         log.warning(
-            "payment %s of %s charged %s %s, not our amount: not confirmed, left for reconciliation",
+            "payment %s of %s charged %s %s, not our amount: refused, the units are back on sale, refund due",
             order.order_id,
             order.txn_id,
             order.amount,
             order.currency,
         )
-        _remember_status(order.txn_id, "amount_mismatch", result.user_id)
-        return result.outcome, False
+        if result.changed:
+            persist_payment(result)
+        _remember_status(order.txn_id, PaymentResult.AMOUNT_MISMATCH, result.user_id)
+        return result.outcome, result.changed
     # Not in Redis any more (the session was unloaded): record it on the row so reconciliation refunds it.
     updated = (
         Transaction.objects.filter(txn_id=order.txn_id)
         .exclude(status__in=[Transaction.Status.PAID, Transaction.Status.REFUNDED])
-        .update(paid_after_expiry=True, paid_at=now, gateway_order_id=order.order_id, updated_at=now)
+        .update(
+            status=ReservationStatus.PAID_AFTER_EXPIRY,
+            paid_after_expiry=True,
+            paid_at=now,
+            gateway_order_id=order.order_id,
+            updated_at=now,
+        )
     )
     log.error("payment %s of %s for a hold no longer in Redis (row updated: %s)", order.order_id, order.txn_id, updated)
     _remember_status(order.txn_id, "paid_after_expiry" if updated else "unknown", order.user_id)

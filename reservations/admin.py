@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from reservations import admin_extensions  # noqa: F401 (replaces the sale-session admin)
-from reservations.models import Transaction
+from reservations.models import SentMail, Transaction
 
 
 @admin.register(Transaction)
@@ -34,6 +34,26 @@ class TransactionAdmin(admin.ModelAdmin):
         return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SentMail)
+class SentMailAdmin(admin.ModelAdmin):
+    """The mails sent to shoppers (reservations/mails.py), one row each: a record, never edited."""
+
+    list_display = ("sent_at", "kind", "key", "to")
+    list_filter = ("kind",)
+    search_fields = ("key", "to")
+    date_hierarchy = "sent_at"
+    ordering = ("-sent_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

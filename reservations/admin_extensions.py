@@ -7,18 +7,24 @@ actions, the drift banner, the waiting-room panel on the live page and the admis
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Sum
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from plans.admin import SaleSessionAdmin
-from plans.live import live_snapshot
+from plans.live import live_snapshot, operator_time
 from plans.models import SaleItem, SaleSession
 from reservations.audit import AuditReport, audit_session, drifting_sessions, latest_report
 from reservations.audit_repair import AuditRepairBusy, RepairResult, repair_session
+from reservations.funnel import funnel
+from reservations.models import Transaction
 from reservations.waiting_room import pause_admissions, set_admission_rate, waiting_room_stats
 
 # More drifting sessions than this are summed up in one line, so the list stays readable.
@@ -38,8 +44,44 @@ class AdmissionRateForm(forms.Form):
 # --- what the admin shows ----------------------------------------------------------------------
 
 
-def audited_at(report: AuditReport) -> str:
-    return datetime.fromtimestamp(report.checked_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def audited_at(report: AuditReport, *, zone: bool = True) -> str:
+    return operator_time(report.checked_at, zone=zone)
+
+
+def _units(count: int) -> str:
+    return f"{count} unit{'' if count == 1 else 's'}"
+
+
+def drift_words(report: AuditReport, names: dict[int, str], usernames: dict[int, str] | None = None) -> str:
+    """What an audit found, in the operators' words: products by name, units missing or extra, once."""
+    parts = []
+    for item in report.drifting_items:
+        name = names.get(item.item_id, f"item {item.item_id}")
+        if item.drift < 0:
+            said = f"{name}: {_units(-item.drift)} missing ({item.accounted} accounted for, {item.expected} expected)"
+        elif item.drift > 0:
+            said = f"{name}: {_units(item.drift)} too many could sell ({item.accounted} accounted for, {item.expected} expected)"
+        else:
+            said = name
+        if not item.totals_match_plan:
+            said += (
+                f"; Redis was loaded with {item.allocated} allocated and {item.adjusted:+d} adjusted, "
+                f"PostgreSQL plans {item.planned_allocated} and {item.planned_adjusted:+d}"
+            )
+        parts.append(said)
+    for mismatch in report.users:
+        who = (usernames or {}).get(mismatch.user_id, f"shopper #{mismatch.user_id}")
+        name = names.get(mismatch.item_id, f"item {mismatch.item_id}")
+        parts.append(f"{who}, {name}: counted {mismatch.counted}, reservations hold {mismatch.active}")
+    parts += [f"{names.get(item_id, f'item {item_id}')}: planned but not loaded" for item_id in report.missing_items]
+    return "; ".join(parts)
+
+
+def _names_for(session_id: int, report: AuditReport) -> tuple[dict[int, str], dict[int, str]]:
+    names = dict(SaleItem.objects.filter(session_id=session_id).values_list("pk", "product__name"))
+    user_ids = {mismatch.user_id for mismatch in report.users}
+    usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+    return names, usernames
 
 
 def drift_banner(name: str, report: AuditReport | None) -> str:
@@ -47,7 +89,7 @@ def drift_banner(name: str, report: AuditReport | None) -> str:
     if report is None:
         return f"Stock drift in {name}: found by an earlier audit whose report is no longer kept; audit it again."
     return (
-        f"Stock drift in {name} (audited {audited_at(report)}): {report.summary()}. "
+        f"Stock drift in {name} (audited {audited_at(report)}): {drift_words(report, *_names_for(report.session_id, report))}. "
         "Use “Repair stock from PostgreSQL” once the cause is understood."
     )
 
@@ -56,22 +98,37 @@ def audit_state(report: AuditReport | None) -> dict | None:
     """The latest audit as the live page's JSON carries it; ``None`` if never audited."""
     if report is None:
         return None
+    words = "balanced" if report.ok else drift_words(report, *_names_for(report.session_id, report))
     return {
         "ok": report.ok,
-        "summary": report.summary(),
+        "summary": words,
+        "formula": report.summary(),
         "checked_at": report.checked_at,
-        "checked_at_label": audited_at(report),
+        "checked_at_label": audited_at(report, zone=False),
         "drifting_items": len(report.drifting_items),
         "user_mismatches": len(report.users),
         "missing_items": len(report.missing_items),
     }
 
 
+def money_taken(session_id: int) -> tuple[int, dict[str, Decimal]]:
+    """Paid reservations and the money they brought, per currency (PostgreSQL: the webhook writes paid rows at once)."""
+    rows = (
+        Transaction.objects.in_session(session_id)
+        .paid()
+        .values("currency")
+        .annotate(count=Count("pk"), amount=Sum("amount"))
+    )
+    return sum(row["count"] for row in rows), {row["currency"]: row["amount"] for row in rows}
+
+
 def operator_figures(session: SaleSession) -> dict:
-    """Waiting room and audit figures added to the live snapshot (Redis only, no SQL)."""
+    """Waiting room, audit, funnel and revenue figures added to the live snapshot."""
+    paid, revenue = money_taken(session.pk)
     return {
         "waiting_room": waiting_room_stats(session.pk) if session.is_in_redis else None,
         "audit": audit_state(latest_report(session.pk)),
+        "funnel": funnel(session.pk, paid=paid, revenue=revenue),
     }
 
 
@@ -92,7 +149,11 @@ def describe_repair(result: RepairResult) -> str:
             text += f", recorded as adjustment #{item.adjustment_id}"
         parts.append(text + ")")
     done = "; ".join(parts) if result.changed else "nothing to repair"
-    after = "now balanced" if result.report.ok else f"still drifting: {result.report.summary()}"
+    after = (
+        "now balanced"
+        if result.report.ok
+        else f"still drifting: {drift_words(result.report, *_names_for(result.report.session_id, result.report))}"
+    )
     return f"{done}. Audit after the repair: {after}."
 
 
@@ -171,9 +232,11 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
         for session in self._in_redis(request, queryset, doing="audited"):
             report = audit_session(session.pk)
             if report.ok:
-                self.message_user(request, f"{session.name}: balanced ({report.summary()}).", messages.SUCCESS)
+                checked = f"{len(report.items)} products and {report.users_checked} shoppers' counts checked"
+                self.message_user(request, f"{session.name}: balanced ({checked}).", messages.SUCCESS)
             else:
-                self.message_user(request, f"{session.name}: drift found. {report.summary()}", messages.ERROR)
+                found = drift_words(report, *_names_for(session.pk, report))
+                self.message_user(request, f"{session.name}: drift found. {found}", messages.ERROR)
         return None
 
     @admin.action(description="Repair stock from PostgreSQL", permissions=["repair"])
@@ -245,6 +308,7 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
                 wrap(self.admission_rate_view),
                 name="plans_salesession_admission_rate",
             ),
+            path("<int:session_id>/repair/", wrap(self.repair_view), name="plans_salesession_repair"),
             *super().get_urls(),
         ]
 
@@ -259,6 +323,8 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
             rate_form=AdmissionRateForm(initial={"rate": rate}),
             rate_url=reverse("admin:plans_salesession_admission_rate", args=[session.pk]),
             can_change=self.has_change_permission(request, session),
+            can_repair=self.has_repair_permission(request),
+            repair_url=reverse("admin:plans_salesession_repair", args=[session.pk]),
         )
         response.template_name = LIVE_TEMPLATE
         return response
@@ -266,6 +332,35 @@ class OperatedSaleSessionAdmin(SaleSessionAdmin):
     def live_data_view(self, request, session_id: int):
         session = self._session_for(request, session_id)
         return JsonResponse({**live_snapshot(session), **operator_figures(session)})
+
+    def repair_view(self, request, session_id: int):
+        """The live page's "Repair stock" button: a confirmation, then the repair, back on the live page."""
+        session = self._session_for(request, session_id, change=True)
+        if not self.has_repair_permission(request):
+            raise PermissionDenied
+        live = reverse("admin:plans_salesession_live", args=[session.pk])
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Repair stock: {session.name}",
+                "session": session,
+                "opts": self.model._meta,
+                "live_url": live,
+            }
+            return TemplateResponse(request, "admin/reservations/repair_confirmation.html", context)
+        if not session.is_in_redis:
+            self.message_user(request, f"{session.name} is not in Redis: nothing to repair.", messages.WARNING)
+            return HttpResponseRedirect(live)
+        try:
+            result = repair_session(session.pk, user=request.user)
+        except AuditRepairBusy:
+            self.message_user(
+                request, f"{session.name}: another repair is running; nothing was changed.", messages.ERROR
+            )
+        else:
+            level = messages.SUCCESS if result.report.ok else messages.WARNING
+            self.message_user(request, f"Repaired {session.name}: {describe_repair(result)}", level)
+        return HttpResponseRedirect(live)
 
     def admission_rate_view(self, request, session_id: int):
         session = self._session_for(request, session_id, change=True)

@@ -10,7 +10,15 @@ are right to about half a kilometre.
 
 A card's static part (name, image, place, prices, limit, the reserve URL) is escaped once per
 process per display data; Django's template engine costs several µs per tag, too much for 200 cards.
-``static/js/sale.js`` and the tests rely on the classes and data attributes written here.
+``static/js/sale.js`` and the tests rely on the ids, classes and data attributes written here:
+
+- the card's heading has the id ``n<item id>`` (``card_id``): scripts find the card by it, and the
+  Reserve button's accessible name is "Reserve <product>" (``aria-labelledby`` names the page's one
+  hidden "Reserve" text, ``RESERVE_LABEL_ID``, and the heading), a few bytes per card where the
+  product's name again would cost its length;
+- ``data-limit`` is written only for a limit above one (the script reads a missing one as 1);
+- ``data-remaining`` holds the units left, ``data-yours`` the shopper's own, ``data-state`` the
+  badge of a card that is not on sale (class ``sold-out``, ``limit`` or ``opens``).
 """
 
 from __future__ import annotations
@@ -31,8 +39,17 @@ _STATE_BADGE = {
     CardState.SOLD_OUT: "sold-out",
     CardState.ENDED: "sold-out",
     CardState.LIMIT: "limit",
-    CardState.OPENS: "",
+    CardState.OPENS: "opens",
 }
+# The page's one hidden "Reserve" text, the first part of every Reserve button's accessible name.
+RESERVE_LABEL_ID = "r"
+
+
+def card_id(item_id: int) -> str:
+    """The id of an item's card heading (``n<item id>``)."""
+    return f"n{item_id}"
+
+
 # Static card parts and card lists kept per process; each lot is dropped beyond this many.
 MAX_STATIC_PARTS = 20_000
 MAX_LISTS = 2_000
@@ -90,13 +107,14 @@ def _parts(session_id: int, item: ItemDisplay) -> _StaticParts:
         discount = item.discount_percent
         discount_html = f" <em>−{localize(discount)}%</em>" if discount else ""
         limit = localize(item.per_user_limit)
+        limit_attribute = f' data-limit="{item.per_user_limit}"' if item.per_user_limit > 1 else ""
+        heading = card_id(item.item_id)
         parts = _StaticParts(
-            head=f'<article data-item="{item.item_id}" data-limit="{limit}">{image}<h3>{name}</h3><p>'
-            f"{escape(item.place or '—')}",
+            head=f'<article{limit_attribute}>{image}<h3 id="{heading}">{name}</h3><p>{escape(item.place or "—")}',
             price=f"</p><p>{localize(item.sale_price)} {escape(item.currency)}{list_price}"
             f"{discount_html}</p><p><b data-remaining>",
             limit=f"</b> left · max {limit} each",
-            button=f'<button name="item" value="{item.item_id}"',
+            button=f'<button name="item" value="{item.item_id}" aria-labelledby="{RESERVE_LABEL_ID} {heading}"',
             picker=f'<select name="q{item.item_id}" aria-label="Units">' if item.per_user_limit > 1 else "",
         )
         if len(_static) >= MAX_STATIC_PARTS:

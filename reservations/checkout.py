@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 
+from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.tokens import TokenClaims, sign_for_site
 
@@ -31,7 +32,14 @@ def checkout_url(token: str) -> str:
     return _checkout_url(token)
 
 
-def claims_for(reservation: Reservation) -> TokenClaims:
+def claims_for(
+    reservation: Reservation, *, item_name: str | None = None, session_name: str | None = None
+) -> TokenClaims:
+    """What the token vouches for, names included: given, or this process's display data (no Redis, no SQL)."""
+    if item_name is None or session_name is None:
+        known_item, known_session = names_of(reservation.session_id, reservation.item_id)
+        item_name = known_item if item_name is None else item_name
+        session_name = known_session if session_name is None else session_name
     return TokenClaims(
         txn_id=reservation.txn_id,
         user_id=reservation.user_id,
@@ -41,9 +49,11 @@ def claims_for(reservation: Reservation) -> TokenClaims:
         amount=str(reservation.amount),
         currency=reservation.currency,
         expires_at=int(reservation.expires_at),
+        item_name=item_name,
+        session_name=session_name,
     )
 
 
-def checkout_url_for(reservation: Reservation) -> str:
-    """Where the reserve answer sends the shopper, with the signed token of ``reservation``."""
-    return checkout_url(sign_for_site(claims_for(reservation)))
+def checkout_url_for(reservation: Reservation, *, item_name: str | None = None, session_name: str | None = None) -> str:
+    """Where the reserve answer sends the shopper, with the signed token of ``reservation`` (names included)."""
+    return checkout_url(sign_for_site(claims_for(reservation, item_name=item_name, session_name=session_name)))

@@ -16,7 +16,7 @@ from typing import Any
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, decode_map, float_or_none
+from flashsale.store.replies import as_int, as_str, decode_map, float_or_none
 
 DISPLAY_MAX_AGE_SECONDS = 60.0
 # Loaded sessions a process keeps display data for (the whole cache is dropped beyond it).
@@ -72,6 +72,7 @@ class SessionDisplay:
     item_ids: tuple[int, ...]  # display order; only the items that have display data
     items: dict[int, ItemDisplay]
     cities: list[tuple[str, float, float]]
+    session_name: str = ""
 
     def is_current(self, version: str) -> bool:
         return self.version == version and time.monotonic() - self.fetched_at <= DISPLAY_MAX_AGE_SECONDS
@@ -93,6 +94,29 @@ def forget_display_data() -> None:
     _display_cache.clear()
 
 
+def names_of(session_id: int, item_id: int) -> tuple[str, str]:
+    """(product name, sale name) from this process's copy of the display data, without a Redis command.
+
+    ("", "") when this process has not shown the sale yet; names do not change while a session is
+    loaded, so a copy of any age will do.
+    """
+    shown = _display_cache.get(session_id)
+    if shown is None:
+        return "", ""
+    item = shown.items.get(item_id)
+    return (item.name if item is not None else ""), shown.session_name
+
+
+def loaded_display(session_id: int) -> SessionDisplay | None:
+    """This process's copy, or the display data read now (jobs, not shopper requests); None if not loaded."""
+    cached = _display_cache.get(session_id)
+    if cached is not None:
+        return cached
+    r = sale_redis()
+    version = as_str(r.hget(keys.session(session_id), "loaded_at"))
+    return None if version is None else fetch_display(r, session_id, version)
+
+
 def session_display(session_id: int, version: str) -> SessionDisplay:
     """The display data of a loaded session whose ``loaded_at`` is ``version``: this process's copy if current."""
     cached = _display_cache.get(session_id)
@@ -105,9 +129,10 @@ def fetch_display(r: Any, session_id: int, version: str) -> SessionDisplay:
     """Read and decode every item's display data (two round trips) and keep it."""
     members = [as_int(m) for m in r.zrange(keys.items(session_id), 0, -1)]
     pipe = r.pipeline(transaction=False)
+    pipe.hget(keys.session(session_id), "name")
     for item_id in members:
         pipe.hgetall(keys.item(session_id, item_id))
-    replies = pipe.execute()
+    session_name, *replies = pipe.execute()
     items: dict[int, ItemDisplay] = {}
     cities: dict[str, tuple[float, float]] = {}
     for item_id, raw in zip(members, replies, strict=True):
@@ -123,6 +148,7 @@ def fetch_display(r: Any, session_id: int, version: str) -> SessionDisplay:
         item_ids=tuple(items),
         items=items,
         cities=sorted((name, lat, lon) for name, (lat, lon) in cities.items()),
+        session_name=as_str(session_name) or "",
     )
     if len(_display_cache) >= DISPLAY_MAX_SESSIONS:
         _display_cache.clear()

@@ -13,6 +13,7 @@ under a consumer name of its own; a killed drainer's lock runs out after
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -34,7 +35,10 @@ from flashsale.store import keys
 from flashsale.store.client import sale_redis
 from flashsale.store.replies import decode_map, text
 from flashsale.store.scripts import lua_script
+from reservations import mails
+from reservations.display import SessionDisplay, loaded_display
 from reservations.models import Transaction
+from reservations.states import NEXT_STATUSES, ReservationStatus
 from reservations.tokens import TokenClaims, TokenError, sign_token
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,8 @@ TIMELINE_COUNT = lua_script(Path(__file__).resolve().parent / "lua" / "timeline_
 
 GROUP = "drainer"
 
-# Status only moves forward: reserved -> paid | expired | cancelled; paid -> refunded.
-FORWARD: dict[str, set[str]] = {
-    Transaction.Status.RESERVED: {Transaction.Status.PAID, Transaction.Status.EXPIRED, Transaction.Status.CANCELLED},
-    Transaction.Status.PAID: {Transaction.Status.REFUNDED},
-}
+# Status only moves forward (``reservations.states.NEXT_STATUSES``): a late event never undoes a later one.
+FORWARD = NEXT_STATUSES
 UPDATED_FIELDS = ["status", "paid_at", "paid_after_expiry", "gateway_order_id", "updated_at"]
 
 Event = tuple[str, dict[str, str]]
@@ -66,15 +67,15 @@ def _coordinate(value: str | None) -> Decimal | None:
 
 
 def _status_of(fields: dict[str, str]) -> str:
-    status = fields.get("status", "reserved")
-    # A late payment keeps the status its hold ended with; the flag records the payment.
-    if status == "paid_after_expiry":
-        return fields.get("released_as") or Transaction.Status.EXPIRED
-    return status
+    return fields.get("status", ReservationStatus.RESERVED)
 
 
-def _token_for(fields: dict[str, str], session_id: int) -> str:
-    """Re-create the token the shopper was sent: signing is deterministic for the same key."""
+def _token_for(fields: dict[str, str], session_id: int, names: _Names) -> str:
+    """The token the shopper was sent, signed again (signing is deterministic for the same key and claims).
+
+    The names come from the display data as the drainer reads it; a reserve request answered by a
+    process that had not shown the sale yet sent a token without them (both verify alike).
+    """
     kid = fields.get("kid", "")
     if kid not in settings.FLASHSALE_TOKEN_KEYS:
         return ""
@@ -88,6 +89,8 @@ def _token_for(fields: dict[str, str], session_id: int) -> str:
             amount=fields["amount"],
             currency=fields["currency"],
             expires_at=int(float(fields["expires_at"])),
+            item_name=names.item(int(fields["item"])),
+            session_name=names.session,
         )
         return sign_token(claims, keys=settings.FLASHSALE_TOKEN_KEYS, kid=kid)
     except (KeyError, ValueError, TokenError):
@@ -98,7 +101,26 @@ def _required_dt(value: str) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC)
 
 
-def _new_row(session_id: int, fields: dict[str, str]) -> Transaction:
+class _Names:
+    """The sale's and its products' names for the tokens of one batch, read once and only if needed."""
+
+    def __init__(self, session_id: int):
+        self.session_id = session_id
+
+    @functools.cached_property
+    def shown(self) -> SessionDisplay | None:
+        return loaded_display(self.session_id)
+
+    @property
+    def session(self) -> str:
+        return self.shown.session_name if self.shown is not None else ""
+
+    def item(self, item_id: int) -> str:
+        item = self.shown.items.get(item_id) if self.shown is not None else None
+        return item.name if item is not None else ""
+
+
+def _new_row(session_id: int, fields: dict[str, str], names: _Names) -> Transaction:
     reserved_at = _required_dt(fields["reserved_at"])
     return Transaction(
         txn_id=fields["txn"],
@@ -112,7 +134,7 @@ def _new_row(session_id: int, fields: dict[str, str]) -> Transaction:
         latitude=_coordinate(fields.get("latitude")),
         longitude=_coordinate(fields.get("longitude")),
         status=Transaction.Status.RESERVED,
-        token=_token_for(fields, session_id),
+        token=_token_for(fields, session_id, names),
         entered_at=_dt(fields.get("entered_at")),
         reserved_at=reserved_at,
         # The 303 to the gateway is the response of the reserve request itself.
@@ -138,7 +160,7 @@ def _apply(row: Transaction, fields: dict[str, str]) -> bool:
     if fields.get("gateway_order_id") and not row.gateway_order_id:
         row.gateway_order_id = fields["gateway_order_id"]
         changed = True
-    if fields.get("status") == "paid_after_expiry" and not row.paid_after_expiry:
+    if fields.get("status") == ReservationStatus.PAID_AFTER_EXPIRY and not row.paid_after_expiry:
         row.paid_after_expiry = True
         changed = True
     return changed
@@ -152,6 +174,7 @@ def persist_events(session_id: int, events: Iterable[Event]) -> int:
             latest.setdefault(fields["txn"], []).append(fields)
     if not latest:
         return 0
+    names = _Names(session_id)
     with transaction.atomic():
         existing = {t.txn_id: t for t in Transaction.objects.select_for_update().filter(txn_id__in=list(latest))}
         created: list[Transaction] = []
@@ -159,13 +182,17 @@ def persist_events(session_id: int, events: Iterable[Event]) -> int:
         for txn_id, history in latest.items():
             found = existing.get(txn_id)
             is_new = found is None
-            row = _new_row(session_id, history[0]) if found is None else found
+            row = _new_row(session_id, history[0], names) if found is None else found
             touched = [_apply(row, fields) for fields in history]
             if is_new:
                 created.append(row)
             elif any(touched):
                 changed.append(row)
         Transaction.objects.bulk_create(created)
+        held = [row.txn_id for row in created if row.status == ReservationStatus.RESERVED]
+        if held:
+            # The pay link and deadline, by mail, once this batch is committed (never on the reserve request).
+            mails.after_commit("send_reservation_mails", held)
         if changed:
             now = datetime.now(tz=UTC)
             for row in changed:

@@ -471,7 +471,8 @@ def confirm_payment(
         session_id=session_id,
         txn_id=txn_id,
         status=txn.get("status", reply.status),
-        changed=reply.outcome in {PaymentResult.PAID, PaymentResult.PAID_AFTER_EXPIRY},
+        # A payment of another amount changes the reservation too: it is refused from then on.
+        changed=reply.outcome in {PaymentResult.PAID, PaymentResult.PAID_AFTER_EXPIRY, PaymentResult.AMOUNT_MISMATCH},
         refund_due=txn.get("refund_due") == "1",
         user_id=user_id,
         item_id=item_id,

@@ -8,7 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from reservations.states import ACTIVE_STATUSES, ReservationStatus
+from reservations.states import (
+    ACTIVE_STATUSES,
+    REFUND_DUE_STATUSES,
+    REFUNDABLE_STATUSES,
+    STATUS_MAX_LENGTH,
+    ReservationStatus,
+)
 
 
 class TransactionQuerySet(models.QuerySet["Transaction"]):
@@ -20,6 +26,14 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
 
     def paid(self) -> TransactionQuerySet:
         return self.filter(status=ReservationStatus.PAID)
+
+    def refundable(self) -> TransactionQuerySet:
+        """Reservations whose whole payment a refund gives back: paid, refused or paid too late."""
+        return self.filter(status__in=REFUNDABLE_STATUSES)
+
+    def refund_due(self) -> TransactionQuerySet:
+        """Money taken for units the shopper does not keep (refused or late payments), not refunded yet."""
+        return self.filter(status__in=REFUND_DUE_STATUSES)
 
     def of_user(self, user_id: int) -> TransactionQuerySet:
         return self.filter(user_id=user_id)
@@ -45,7 +59,9 @@ class Transaction(models.Model):
     currency = models.CharField(max_length=3)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RESERVED, db_index=True)
+    status = models.CharField(
+        max_length=STATUS_MAX_LENGTH, choices=Status.choices, default=Status.RESERVED, db_index=True
+    )
     token = models.TextField(blank=True)
     entered_at = models.DateTimeField(null=True, blank=True, help_text="When the shopper opened the sale page.")
     reserved_at = models.DateTimeField()
@@ -71,3 +87,26 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.txn_id} {self.status}"
+
+
+class SentMail(models.Model):
+    """A mail sent to a shopper, recorded so that a task run twice sends it once (``reservations.mails``)."""
+
+    class Kind(models.TextChoices):
+        RESERVED = "reserved", "Reservation made"
+        PAID = "paid", "Payment confirmed"
+        REFUNDED = "refunded", "Refund made"
+        TURN = "turn", "It is your turn"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(
+        max_length=100, help_text="What the mail is about: a TransactionID, or session:user:instant."
+    )
+    to = models.EmailField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="reservations_sent_mail_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} to {self.to}"

@@ -15,7 +15,7 @@ from plans.models import SaleSession
 from plans.states import SessionState
 from reservations.availability import SessionInfo, sessions_between
 from reservations.display import SessionDisplay
-from reservations.states import SalePhase
+from reservations.states import ReservationStatus, SalePhase
 
 
 def countdown_label(seconds: float) -> str:
@@ -28,6 +28,47 @@ def countdown_label(seconds: float) -> str:
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{secs} s"
+
+
+@dataclass(frozen=True)
+class StatusWords:
+    """How "My reservations" names a reservation's status, what it means, and its tone (a CSS class)."""
+
+    label: str
+    meaning: str
+    tone: str  # pending | ok | ended | refund
+
+
+# Every status a reservation can end in after the gateway, in the shopper's words.
+RESERVATION_WORDS: dict[str, StatusWords] = {
+    ReservationStatus.RESERVED: StatusWords(
+        "Awaiting payment", "Pay before the time runs out, or the units go back on sale.", "pending"
+    ),
+    ReservationStatus.PAID: StatusWords("Paid", "Your payment is confirmed: the units are yours.", "ok"),
+    ReservationStatus.EXPIRED: StatusWords(
+        "Expired unpaid", "The time to pay ran out and the units went back on sale. Nothing was charged.", "ended"
+    ),
+    ReservationStatus.CANCELLED: StatusWords(
+        "Cancelled", "You gave the units back and they went back on sale. Nothing was charged.", "ended"
+    ),
+    ReservationStatus.REFUSED: StatusWords(
+        "Payment refused",
+        "The amount charged did not match your reservation, so it was not confirmed and the units went back "
+        "on sale. The charge will be refunded in full.",
+        "refund",
+    ),
+    ReservationStatus.PAID_AFTER_EXPIRY: StatusWords(
+        "Paid too late: refund due",
+        "Your payment arrived after your hold ended, when the units had gone back on sale. It will be refunded "
+        "in full.",
+        "refund",
+    ),
+    ReservationStatus.REFUNDED: StatusWords("Refunded", "Your payment was refunded in full.", "ended"),
+}
+
+
+def status_words(status: str) -> StatusWords:
+    return RESERVATION_WORDS.get(status) or StatusWords(status.replace("_", " ").capitalize(), "", "ended")
 
 
 _city_options: dict[tuple[int, str, str | None], SafeString] = {}  # (session, load stamp, chosen city)

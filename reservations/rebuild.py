@@ -24,7 +24,7 @@ from plans.loading import UNITS_PER_COMMAND, is_loaded, load_session_into_redis,
 from plans.models import Adjustment, SaleItem, SaleSession
 from reservations.audit import REPAIR_REASON_PREFIX
 from reservations.models import Transaction
-from reservations.states import ACTIVE_STATUSES, PAID_AFTER_EXPIRY, ReservationStatus
+from reservations.states import ACTIVE_STATUSES, PAID_AFTER_EXPIRY, REFUND_DUE_STATUSES, ReservationStatus
 
 REJECTION_COUNTERS = ("rejected_sold_out", "rejected_limit", "rejected_rate_limited", "rejected_closed")
 
@@ -180,7 +180,7 @@ class RestoredItem:
 
 def restored_txn(txn: Transaction) -> dict[str, str]:
     """The txn hash of a persisted Transaction, as the reserve and pay scripts write it."""
-    status = PAID_AFTER_EXPIRY if txn.paid_after_expiry else txn.status
+    status = txn.status
     data = {
         "txn": txn.txn_id,
         "user": str(txn.user_id),
@@ -202,8 +202,9 @@ def restored_txn(txn: Transaction) -> dict[str, str]:
         data["paid_at"] = lua_number(txn.paid_at.timestamp())
     if txn.gateway_order_id:
         data["gateway_order_id"] = txn.gateway_order_id
-    if txn.paid_after_expiry:
-        data["released_as"] = txn.status
+    if status in REFUND_DUE_STATUSES:
+        # How the hold ended is not kept in PostgreSQL; a late payment's hold had expired.
+        data["released_as"] = ReservationStatus.EXPIRED if status == PAID_AFTER_EXPIRY else status
         data["refund_due"] = "1"
     return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from reservations import availability, cards, display, holds, refusals, sold_out, tickets
@@ -17,10 +18,10 @@ from reservations.checkout import checkout_url_for
 from reservations.display import SessionDisplay
 from reservations.holds import KnownShopper, Reservation, ReserveRequest, TicketHolder
 from reservations.models import Transaction
-from reservations.pages import countdown_label
+from reservations.pages import countdown_label, status_words
 from reservations.shopper import Entry, Location, ShopperSession, item_txn_id, location_of, new_visit
 from reservations.snapshot import StockSnapshot, stock_snapshot
-from reservations.states import PAID_AFTER_EXPIRY, ReservationStatus, SalePhase
+from reservations.states import ReservationStatus, SalePhase
 from reservations.tickets import Ticket
 
 # The largest quantity one reserve request may ask for (per-user limits are usually far lower).
@@ -254,7 +255,11 @@ def visit_sale_page(
 
 
 def shopper_reservations(user_id: int, *, now: float, limit: int = 200) -> list[dict[str, Any]]:
-    """The shopper's reservations, newest first: PostgreSQL's rows overlaid with Redis's fresher state."""
+    """The shopper's reservations, newest first: PostgreSQL's rows overlaid with Redis's fresher state.
+
+    Each row says its status in the shopper's words (``pages.status_words``) and offers what can be
+    done next: pay and cancel a running hold, go back to a sale that is still on.
+    """
     rows: dict[str, dict[str, Any]] = {}
     for txn in Transaction.objects.of_user(user_id).select_related("item__product", "session")[:limit]:
         rows[txn.txn_id] = {
@@ -265,12 +270,14 @@ def shopper_reservations(user_id: int, *, now: float, limit: int = 200) -> list[
             "quantity": txn.quantity,
             "amount": txn.amount,
             "currency": txn.currency,
-            "status": PAID_AFTER_EXPIRY if txn.paid_after_expiry else txn.status,
+            "status": txn.status,
             "reserved_at": txn.reserved_at,
             "expires_at": txn.expires_at.timestamp(),
         }
     for live in availability.user_reservations(user_id):
         stored = rows.get(live.txn_id, {})
+        # A refund is made after the sale, in PostgreSQL only: Redis never learns of it.
+        refunded = stored.get("status") == ReservationStatus.REFUNDED
         rows[live.txn_id] = {
             **stored,
             "txn_id": live.txn_id,
@@ -280,21 +287,58 @@ def shopper_reservations(user_id: int, *, now: float, limit: int = 200) -> list[
             "quantity": live.quantity,
             "amount": live.amount,
             "currency": live.currency,
-            "status": live.status,
+            "status": ReservationStatus.REFUNDED if refunded else live.status,
             "reserved_at": datetime.fromtimestamp(live.reserved_at, tz=UTC),
             "expires_at": live.expires_at,
-            "pay_url": checkout_url_for(live.as_reservation()) if live.status == ReservationStatus.RESERVED else "",
+            "pay_url": (
+                checkout_url_for(live.as_reservation(), item_name=live.item_name, session_name=live.session_name)
+                if live.status == ReservationStatus.RESERVED
+                else ""
+            ),
         }
     listing = sorted(rows.values(), key=lambda r: r["reserved_at"], reverse=True)
+    open_sales = _open_sales({row["session_id"] for row in listing}, now=now)
     for row in listing:
         left = row["expires_at"] - now
         held = row["status"] == ReservationStatus.RESERVED
-        row["seconds_left"] = left if held and left > 0 else 0
-        row["time_left"] = countdown_label(left) if row["seconds_left"] else ""
         if held and left <= 0:
             row["status"] = ReservationStatus.EXPIRED
-            row["pay_url"] = ""
+        held = held and left > 0
+        row["seconds_left"] = left if held else 0
+        row["time_left"] = countdown_label(left) if held else ""
+        row["pay_url"] = row.get("pay_url", "") if held else ""
+        row["can_cancel"] = held
+        row["sale_open"] = row["session_id"] in open_sales
+        row["words"] = status_words(row["status"])
     return listing
+
+
+def _open_sales(session_ids: set[int], *, now: float) -> set[int]:
+    """The sessions among ``session_ids`` whose sale page still sells (loaded, not ended)."""
+    loaded = set(availability.loaded_session_ids())
+    infos = (availability.session_info(session_id) for session_id in session_ids & loaded)
+    return {info.session_id for info in infos if info is not None and info.phase(now) != SalePhase.ENDED}
+
+
+class CancelOutcome(StrEnum):
+    """What a shopper's "Cancel" did."""
+
+    CANCELLED = "cancelled"  # released now: its units are back on sale
+    NOT_HELD = "not_held"  # paid, expired or cancelled before: nothing to give back
+    NOT_FOUND = "not_found"  # no such reservation of this shopper in this sale
+
+
+def cancel_reservation(user_id: int, session_id: int, txn_id: str, *, now: float) -> CancelOutcome:
+    """Give a running hold back before it expires: the expiry's release path, exactly once.
+
+    Only the shopper who holds it may; somebody else's reservation is ``NOT_FOUND``.
+    """
+    owner = holds.transaction_state(session_id, txn_id).get("user", "")
+    if owner != str(user_id):
+        return CancelOutcome.NOT_FOUND
+    if holds.release_hold(session_id, txn_id, reason=ReservationStatus.CANCELLED, now=now):
+        return CancelOutcome.CANCELLED
+    return CancelOutcome.NOT_HELD
 
 
 class UnknownCity(ValueError):

@@ -32,6 +32,7 @@ from flashsale.store import keys
 from flashsale.store.client import is_cluster, sale_redis
 from flashsale.store.replies import as_int, decode_fields, decode_map, text
 from flashsale.store.scripts import lua_script
+from reservations import funnel
 
 SALE_VISIT = lua_script(Path(__file__).resolve().parent / "lua" / "sale_visit.lua")
 
@@ -115,6 +116,8 @@ def store_tickets(entries: Iterable[tuple[int, str, Ticket]], *, client: Any = N
         # Every field is written each time, so HSET replaces the whole ticket.
         pipe.hset(key, mapping=ticket_fields(ticket))
         pipe.expire(key, lifetime)
+        # A ticket is written at a logged-in shopper's first sale-page visit: they count as a visitor.
+        funnel.count_visitor(pipe, session_id, ticket.user_id)
     pipe.execute()
 
 

@@ -47,6 +47,9 @@ class TokenClaims:
     currency: str
     expires_at: int
     kid: str = ""
+    # What is being paid for, in words (signed like the rest); empty in tokens made before they were added.
+    item_name: str = ""
+    session_name: str = ""
 
     @property
     def amount_decimal(self) -> Decimal:
@@ -86,6 +89,11 @@ def sign_token(claims: TokenClaims, *, keys: Mapping[str, str], kid: str) -> str
         "expires_at": claims.expires_at,
         "v": TOKEN_VERSION,
     }
+    # Only when known, so a token without names is byte for byte what it was before names existed.
+    if claims.item_name:
+        body["item_name"] = claims.item_name
+    if claims.session_name:
+        body["session_name"] = claims.session_name
     payload_part = _b64encode(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
     return f"{payload_part}.{kid}.{_b64encode(_mac(keys[kid], kid, payload_part))}"
 
@@ -117,6 +125,8 @@ def verify_token(token: str, *, keys: Mapping[str, str], now: float) -> TokenCla
             currency=str(body["currency"]),
             expires_at=int(body["expires_at"]),
             kid=kid,
+            item_name=str(body.get("item_name", "")),
+            session_name=str(body.get("session_name", "")),
         )
     except (binascii.Error, ValueError, KeyError, TypeError, InvalidOperation) as exc:
         raise TokenError("malformed", "payload does not decode") from exc

@@ -18,5 +18,10 @@ urlpatterns = [
     path("sessions/<int:session_id>/location/", views.set_location, name="reservations-location"),
     path("sessions/<int:session_id>/captcha/", views.captcha, name="reservations-captcha"),
     path("me/reservations/", views.my_reservations, name="reservations-mine"),
+    path(
+        "me/reservations/<int:session_id>/<slug:txn_id>/cancel/",
+        views.cancel_reservation,
+        name="reservations-cancel",
+    ),
     path("", include("reservations.waiting_urls")),
 ]

@@ -12,11 +12,10 @@ import functools
 import math
 from urllib.parse import urlencode
 
-from captcha.fields import CaptchaField
-from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -32,8 +31,11 @@ from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, pages, refusals, services, sold_out
+from reservations import availability, cards, funnel, pages, refusals, services, sold_out
+from reservations.admission import admission_required
+from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
+from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
 from reservations.snapshot import stock_snapshot
@@ -65,6 +67,7 @@ def _sale_page_urls(session_id: int) -> dict[str, str]:
         "waiting": reverse("reservations-waiting", args=[session_id]),
         "reserve": reverse("reservations-reserve-chosen", args=[session_id]),
         "script": static("js/sale.js"),
+        "captcha_script": static("js/captcha.js"),
     }
 
 
@@ -79,9 +82,10 @@ def sale(request, session_id: int):
         now=now,
     )
     if visit is None:
-        raise Http404("No such sale session.")
+        return not_found(request, "No such sale", "This sale does not exist, or it is not open for shoppers yet.")
     snapshot, location = visit.snapshot, visit.location
     phase = snapshot.phase(now)
+    admitted_until = visit.ticket.admitted_until if visit.ticket is not None and admission_required() else 0.0
     context = {
         "session": snapshot,
         "phase": phase,
@@ -103,8 +107,25 @@ def sale(request, session_id: int):
         "now": now,
         "opens_in": pages.countdown_label(snapshot.starts_at - now),
         "ends_in": pages.countdown_label(snapshot.ends_at - now),
+        "reserve_label_id": cards.RESERVE_LABEL_ID,
+        # How long the waiting room's admission lets this shopper reserve, said before it runs out.
+        "admitted_until": admitted_until if admitted_until > now else 0.0,
+        # The instants the page's script reads, written here once (a template filter each costs more).
+        "stamps": {
+            "now": f"{now:f}",
+            "starts": f"{snapshot.starts_at:f}",
+            "ends": f"{snapshot.ends_at:f}",
+            "pass_until": f"{admitted_until:f}",
+        },
+        "pass_minutes": settings.FLASHSALE_ADMISSION_PASS_SECONDS // 60,
+        "pass_left": pages.countdown_label(admitted_until - now),
     }
     return render(request, "reservations/sale.html", context)
+
+
+def not_found(request, title: str, message: str):
+    """A 404 in the site's own words and layout (also in development, where Django would show its debug page)."""
+    return render(request, "error.html", {"title": title, "message": message}, status=404)
 
 
 @require_GET
@@ -191,10 +212,6 @@ def set_location(request, session_id: int):
 # --- CAPTCHA -----------------------------------------------------------------------------------
 
 
-class CaptchaForm(forms.Form):
-    captcha = CaptchaField(label="Type the characters you see")
-
-
 def _has_user(request) -> bool:
     return session_user_id(request) is not None
 
@@ -216,7 +233,7 @@ def _limited(request, group: str, *, user_rate: str, ip_rate: str) -> int | None
 def captcha(request, session_id: int):
     info = availability.session_info(session_id)
     if info is None:
-        raise Http404("No such sale session.")
+        return not_found(request, "No such sale", "This sale does not exist, or it is not open for shoppers yet.")
     wait = _limited(
         request,
         "captcha",
@@ -226,12 +243,19 @@ def captcha(request, session_id: int):
     if wait:
         return ratelimited(request, retry_after=wait)
     form = CaptchaForm(request.POST if request.method == "POST" else None)
+    fragment = bool(request.GET.get("fragment"))
     if request.method == "POST" and form.is_valid():
         shopper, now = ShopperSession(request.session), clock.now_ts()
         shopper.grant_captcha_pass(session_id, now=now)
         shopper.keep_ticket_current(session_id, now=now)
-        return join_after_captcha(request, session_id)
-    template = "reservations/captcha_form.html" if request.GET.get("fragment") else "reservations/captcha.html"
+        funnel.count_verified(session_id, request.user.pk)
+        joined = join_after_captcha(request, session_id)
+        if fragment:
+            # The sale page posted the form itself: it goes where the redirect would have taken it.
+            return JsonResponse({"next": joined["Location"]})
+        return joined
+    # A wrong or expired answer on the sale page comes back as the form alone, with a new picture.
+    template = "reservations/captcha_form.html" if fragment else "reservations/captcha.html"
     status = 400 if request.method == "POST" else 200
     return render(request, template, {"form": form, "session": info}, status=status)
 
@@ -241,7 +265,8 @@ def captcha(request, session_id: int):
 # One place maps every refusal to its page and status code.
 REJECTIONS = {
     refusals.SoldOut: (409, "Sold out", "Sorry, the units you asked for are gone."),
-    refusals.LimitReached: (403, "Limit reached", "You already hold as many of this product as one shopper may."),
+    # The message names the product and the limit (``_limit_reached``).
+    refusals.LimitReached: (403, "Limit reached", ""),
     refusals.NotOpenYet: (425, "Not open yet", "The sale has not started. Keep the page open: it unlocks itself."),
     refusals.SessionClosed: (410, "Sale ended", "This sale is over."),
     refusals.UnknownSaleItem: (404, "Not found", "This product is not on sale in this session."),
@@ -282,6 +307,8 @@ def _refused(request, rejected: refusals.ReservationRejected, session_id: int):
         return ratelimited(request, retry_after=math.ceil(rejected.retry_after))
     if isinstance(rejected, refusals.SoldOut) and rejected.remaining == 0:
         return _expected(_sold_out(session_id))
+    if isinstance(rejected, refusals.LimitReached):
+        return _expected(_limit_reached(request, rejected, session_id))
     status, title, message = REJECTIONS[type(rejected)]
     return _expected(_outcome(request, status, title, message, session_id, rejection=rejected))
 
@@ -295,6 +322,23 @@ def _expected(response: HttpResponse) -> HttpResponse:
     """
     response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response's own mark
     return response
+
+
+def _limit_reached(request, rejected: refusals.LimitReached, session_id: int):
+    """Names the product and the limit, and leads to paying what the shopper holds (names from memory, no Redis)."""
+    product = names_of(session_id, rejected.item_id)[0] or "this product"
+    if rejected.held >= rejected.limit:
+        said = f"You already hold {rejected.held} of {product}, the most one shopper may hold ({rejected.limit})."
+    else:
+        said = (
+            f"You hold {rejected.held} of {product} and asked for {rejected.requested} more: "
+            f"one shopper may hold at most {rejected.limit}."
+        )
+    message = f"{said} Pay for what you hold in My reservations before its time runs out."
+    status, title, _ = REJECTIONS[refusals.LimitReached]
+    return _outcome(
+        request, status, title, message, session_id, rejection=rejected, mine_url=reverse("reservations-mine")
+    )
 
 
 def _reserved(request, held: Reservation, session_id: int):
@@ -362,12 +406,13 @@ def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[s
                 "Prove you are human once for this sale, then reserve.",
                 session_id,
                 captcha_url=reverse("reservations-captcha", args=[session_id]),
+                kind="notice",
             )
         case services.AdmissionRequired():
             return HttpResponseRedirect(reverse("reservations-waiting", args=[session_id]), status=303)
         case services.InvalidQuantity():
             return _outcome(request, 400, "Invalid quantity", "Choose how many units you want.", session_id)
-    raise Http404("No such sale session.")
+    return not_found(request, "No such sale", "This sale does not exist, or it is not open for shoppers yet.")
 
 
 # --- the shopper's reservations ----------------------------------------------------------------
@@ -379,3 +424,23 @@ def my_reservations(request):
     now = clock.now_ts()
     rows = services.shopper_reservations(request.user.pk, now=now)
     return render(request, "reservations/mine.html", {"rows": rows, "now": now})
+
+
+CANCEL_MESSAGES = {
+    services.CancelOutcome.CANCELLED: (messages.SUCCESS, "Reservation cancelled: its units are back on sale."),
+    services.CancelOutcome.NOT_HELD: (
+        messages.INFO,
+        "That reservation was no longer held (paid, expired or cancelled before).",
+    ),
+    services.CancelOutcome.NOT_FOUND: (messages.ERROR, "We cannot find that reservation among yours."),
+}
+
+
+@login_required
+@require_POST
+def cancel_reservation(request, session_id: int, txn_id: str):
+    """The "Cancel" button of a running hold: its units go back on sale now (CSRF-protected POST)."""
+    outcome = services.cancel_reservation(request.user.pk, session_id, txn_id, now=clock.now_ts())
+    level, text = CANCEL_MESSAGES[outcome]
+    messages.add_message(request, level, text)
+    return HttpResponseRedirect(reverse("reservations-mine"), status=303)

@@ -117,6 +117,7 @@ def _visit_keys(r, session_id: int) -> list[str]:
         keys.waiting_queue(session_id),
         keys.waiting_admitted(session_id),
         keys.waiting_seen(session_id),
+        keys.waiting_turns(session_id),
         *_stock_keys(r, session_id),
     ]
 
@@ -308,7 +309,8 @@ def waiting_room_stats(session_id: int, *, now: float | None = None) -> dict:
     pipe.hgetall(keys.waiting(session_id))
     pipe.zcard(keys.waiting_pre(session_id))
     pipe.zcard(keys.waiting_queue(session_id))
-    pipe.zcount(keys.waiting_admitted(session_id), now - pass_seconds, "+inf")
+    # As waiting_visit.lua prunes: a pass is valid while floor(admitted_at + pass) > now.
+    pipe.zcount(keys.waiting_admitted(session_id), math.floor(now) + 1 - pass_seconds, "+inf")
     raw, pre, queue, active = pipe.execute()
     state = decode_map(raw)
     rate_text = state.get("rate")
@@ -338,5 +340,28 @@ def reset_waiting_room(session_id: int) -> None:
         keys.waiting_queue(session_id),
         keys.waiting_admitted(session_id),
         keys.waiting_seen(session_id),
+        keys.waiting_turns(session_id),
     )
     _stock_keys_cache.pop(session_id, None)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A shopper the waiting room admitted while someone else's visit ran the queue."""
+
+    user_id: int
+    admitted_at: float
+
+
+def pending_turns(session_id: int, *, limit: int = 500) -> list[Turn]:
+    """The oldest admissions whose "it is your turn" mail is due (read, not removed: ``forget_turns``)."""
+    found = []
+    for raw in sale_redis().lrange(keys.waiting_turns(session_id), 0, limit - 1):
+        user, _, instant = text(raw).partition(":")
+        found.append(Turn(user_id=int(user), admitted_at=float(instant)))
+    return found
+
+
+def forget_turns(session_id: int, count: int) -> None:
+    """Drop the ``count`` oldest admissions once their mails are queued."""
+    sale_redis().ltrim(keys.waiting_turns(session_id), count, -1)

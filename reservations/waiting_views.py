@@ -146,6 +146,7 @@ def waiting_room(request: HttpRequest, session_id: int) -> HttpResponse:
         "sale_url": sale_page_url(session_id),
         "poll_seconds": settings.FLASHSALE_WAITING_ROOM_POLL_SECONDS,
         "eta_text": eta_text(status.eta_seconds),
+        "pass_minutes": settings.FLASHSALE_ADMISSION_PASS_SECONDS // 60,
     }
     return render(request, "reservations/waiting_room.html", context)
 

@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from reservations.tokens import TokenError, verify_token
+from reservations.tokens import TokenClaims, TokenError, verify_token
 from sandbox_gateway.config import GatewayConfig
 from sandbox_gateway.delivery import schedule_events
 from sandbox_gateway.store import GLOBAL, Order, Store, StoreError
@@ -38,9 +38,10 @@ body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;color:#1d2330}
 .box{max-width:30rem;margin:3rem auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;
 box-shadow:0 1px 4px rgba(0,0,0,.12)}
 h1{font-size:1.3rem}.brand{color:#5b4bdb;font-weight:700;letter-spacing:.02em}
-table{width:100%;border-collapse:collapse}td{padding:.3rem 0;border-bottom:1px solid #eee}
-td:last-child{text-align:right;font-variant-numeric:tabular-nums}
-.actions{display:flex;gap:1rem;margin-top:1.2rem}button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;
+table{width:100%;border-collapse:collapse}td{padding:.3rem 0;border-bottom:1px solid #eee;vertical-align:top}
+td:last-child{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:anywhere;padding-left:1rem}
+@media (max-width:480px){.box{margin:0;border-radius:0;padding:1rem}.actions button{flex:1;min-height:44px}}
+.actions{display:flex;gap:1rem;margin-top:1.2rem}.actions form{display:flex;flex:1}button{font-size:1rem;padding:.6rem 1.4rem;border-radius:6px;min-height:44px;
 border:1px solid #5b4bdb;cursor:pointer}.pay{background:#5b4bdb;color:#fff}.cancel{background:#fff;color:#5b4bdb}
 .refused{border-left:4px solid #c62828}
 """
@@ -150,17 +151,19 @@ class GatewayApp:
             return refusal(exc.message, status=409)
         if created:
             log.info("order %s opened for %s", order.order_id, order.txn_id)
-        return self.order_page(order)
+        return self.order_page(order, claims)
 
-    def order_page(self, order: Order) -> Response:
+    def order_page(self, order: Order, claims: TokenClaims) -> Response:
+        """What is being paid for, named as the site signed it in the token (ids when a token has no names)."""
         expires = datetime.fromtimestamp(order.token_expires_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         rows = [
-            ("Order", order.order_id),
-            ("Reservation", order.txn_id),
-            ("Item", f"#{order.item_id}"),
+            ("Product", claims.item_name or f"Item #{order.item_id}"),
+            ("Sale", claims.session_name or f"Sale #{order.session_id}"),
             ("Units", str(order.quantity)),
             ("Total", f"{order.amount} {order.currency}"),
             ("Held until", expires),
+            ("Reservation", order.txn_id),
+            ("Order", order.order_id),
         ]
         table = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
         nonce = escape(order.nonce)

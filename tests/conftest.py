@@ -127,3 +127,35 @@ def clock():
 
     yield Clock()
     site_clock.freeze(None)
+
+
+@pytest.fixture(scope="session")
+def _smtp_server():
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(_smtp_server, settings):
+    """A real SMTP server (aiosmtpd) the site sends its mail to in this test: ``tests.support.smtp.SmtpServer``."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", _smtp_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    _smtp_server.clear()
+    return _smtp_server
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks queued by the code under test (admin actions, mails) run at once, in the queuing thread."""
+    from flashsale.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -12,7 +12,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from catalog.demo import DEMO_DIR, FEED_DIR, MANIFEST, PUSH_DIR
+from catalog.demo import DEMO_DIR, FEED_DIR, IMAGE_DIR, MANIFEST, PUSH_DIR, SITE_PLACEHOLDER
 
 SEED = 20261126
 
@@ -199,14 +199,63 @@ def build() -> dict[str, list[dict]]:
                     "latitude": str(round(lat + rng.uniform(-0.027, 0.027), 6)),
                     "longitude": str(round(lon + rng.uniform(-0.04, 0.04), 6)),
                     "place": city,
-                    "image_url": f"https://picsum.photos/seed/{external_id}/400/300",
+                    "image_url": f"{SITE_PLACEHOLDER}/static/demo/{category}.svg",
                 }
             )
         catalog[provider["slug"]] = records
     return catalog
 
 
+# Each category's picture: a colour and a simple figure (SVG path data on a 400 x 300 canvas).
+PICTURES = {
+    "hotel": ("#2f5d8a", "M120 230V110l80-50 80 50v120H230v-60h-60v60z"),
+    "experience": ("#7a4fb0", "M200 60l30 70 75 5-57 48 18 73-66-40-66 40 18-73-57-48 75-5z"),
+    "restaurant": (
+        "#b0502f",
+        "M150 70v70c0 15 10 25 20 25v75h20V165c10 0 20-10 20-25V70h-12v60h-8V70h-12v60h-8V70zM250 70c-25 0-30 40-30 70h20v100h20V70z",
+    ),
+    "wine": ("#7b1f3a", "M165 70h70c5 50-5 85-30 95v55h30v15h-80v-15h30v-55c-25-10-35-45-20-95z"),
+    "concert": ("#1f6f6f", "M170 210a25 20 0 1 1-1-4V90l100-25v120a25 20 0 1 1-1-4V95l-78 20z"),
+    "show": (
+        "#a3361f",
+        "M110 90h180v20c0 60-40 110-90 110s-90-50-90-110zM160 140a12 12 0 1 0 1 0zM240 140a12 12 0 1 0 1 0zM160 180c20 25 60 25 80 0z",
+    ),
+    "museum": (
+        "#5a5a2a",
+        "M110 110l90-45 90 45zM125 120h20v90h-20zM175 120h20v90h-20zM225 120h20v90h-20zM255 120h20v90h-20zM110 215h180v15H110z",
+    ),
+    "massage": (
+        "#2f7a55",
+        "M200 80c40 30 40 80 0 140-40-60-40-110 0-140zM120 150c30 0 60 20 80 70-50 0-80-30-80-70zM280 150c-30 0-60 20-80 70 50 0 80-30 80-70z",
+    ),
+    "spa": (
+        "#2a6f8f",
+        "M140 200c-20-30 0-50 15-70 10 20 35 40 15 70zM200 200c-20-30 0-60 15-80 10 20 35 50 15 80zM260 200c-20-30 0-50 15-70 10 20 35 40 15 70zM110 215h180v12H110z",
+    ),
+    "fitness": ("#8a5a1f", "M110 135h20v-25h20v80h-20v-25h-20zM290 135h-20v-25h-20v80h20v-25h20zM150 143h100v14H150z"),
+}
+
+
+def picture(category: str) -> str:
+    """A small SVG for a category: its colour, its figure and its name."""
+    colour, figure = PICTURES[category]
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" height="300">'
+        f'<rect width="400" height="300" fill="{colour}"/>'
+        f'<path d="{figure}" fill="#fff" fill-opacity=".9"/>'
+        '<text x="200" y="275" text-anchor="middle" font-family="sans-serif" font-size="22" fill="#fff">'
+        f"{category.capitalize()}</text></svg>\n"
+    )
+
+
+def write_pictures() -> None:
+    IMAGE_DIR.mkdir(parents=True, exist_ok=True)
+    for category in PICTURES:
+        (IMAGE_DIR / f"{category}.svg").write_text(picture(category))
+
+
 def write() -> None:
+    write_pictures()
     catalog = build()
     manifest = []
     for provider in PROVIDERS:

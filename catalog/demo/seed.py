@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from catalog.demo import DEMO_DIR, MANIFEST
+from catalog.demo import DEMO_DIR, MANIFEST, with_site_url
 from catalog.feeds import parse_feed
 from catalog.ingest import ingest_records
 from catalog.models import Product, Provider, SyncRun
@@ -24,7 +24,7 @@ def seed_demo_catalog() -> list[str]:
     lines = []
     for entry in json.loads(MANIFEST.read_text()):
         provider, created = _demo_provider(entry)
-        content = (DEMO_DIR / entry["file"]).read_bytes()
+        content = with_site_url((DEMO_DIR / entry["file"]).read_bytes())
         if provider.delivery == Provider.Delivery.PULL:
             records = parse_feed(content, fmt=provider.feed_format)
             runs = [ingest_records(provider, records, trigger=SyncRun.Trigger.OPERATOR, full_feed=True)]

@@ -41,6 +41,9 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``waiting_queue(ID)`` zset  user id -> queue position score (shuffled early arrivals first, then later ones)
 - ``waiting_admitted(ID)`` zset user id -> admission instant (dropped once the admission pass has expired)
 - ``waiting_seen(ID)`` zset   user id -> last poll of a waiting shopper (idle ones are dropped)
+- ``waiting_turns(ID)`` list  "user:admission instant" of shoppers admitted while another shopper's visit
+                              ran the queue: their "it is your turn" mail is due (reservations/mails.py)
+- ``funnel(ID, step)`` HLL    distinct users who reached a step of the sale: visitors, verified (reservations/funnel.py)
 - ``audit(ID)``        string JSON of the latest stock audit report (reservations/audit.py)
 - ``audit_lock(ID)``   string held while an audit repair runs, so two repairs never both apply
 - ``audit_alerts()``   zset   session id -> checked_at of sessions whose latest audit found drift (no hash tag)
@@ -186,6 +189,14 @@ def waiting_admitted(session_id: int) -> str:
 
 def waiting_seen(session_id: int) -> str:
     return f"{tag(session_id)}:waiting:seen"
+
+
+def waiting_turns(session_id: int) -> str:
+    return f"{tag(session_id)}:waiting:turns"
+
+
+def funnel(session_id: int, step: str) -> str:
+    return f"{tag(session_id)}:funnel:{step}"
 
 
 def audit(session_id: int) -> str:

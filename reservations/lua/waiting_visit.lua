@@ -1,9 +1,10 @@
 -- One visit to a session's waiting room, atomically: release everyone if the session sold out,
 -- drop shoppers who stopped polling, let the shopper join (pre-queue before the opening, the back
 -- of the queue after it), admit whoever the token bucket says is due, and report the shopper's
--- place. Time comes from ARGV (never TIME) so callers and tests drive it.
+-- place. Time comes from ARGV (never TIME) so callers and tests drive it. Shoppers admitted on
+-- somebody else's visit are appended to the turns list ("user:instant"): their mail is due.
 --
--- KEYS: 1 session  2 waiting  3 pre  4 queue  5 admitted  6 seen  7.. stock lists of every item
+-- KEYS: 1 session  2 waiting  3 pre  4 queue  5 admitted  6 seen  7 turns  8.. stock lists of every item
 -- ARGV: 1 now  2 user id ("" = only admit, no shopper)  3 join ("1" = join if not there)
 --       4 lead seconds  5 default rate ("0" = all at once)  6 burst seconds  7 idle seconds
 --       8 pass seconds  9 drop batch
@@ -40,9 +41,9 @@ end
 
 -- Sold out = every item's list is empty. Everyone still waiting is released at once; the flag
 -- clears by itself if units come back (an expired hold), so later visitors can queue again.
-if #KEYS > 6 then
+if #KEYS > 7 then
   local empty = true
-  for i = 7, #KEYS do
+  for i = 8, #KEYS do
     if redis.call('LLEN', KEYS[i]) > 0 then
       empty = false
       break
@@ -91,6 +92,12 @@ if #idle > 0 then
   end
 end
 
+-- Passes last ARGV[8] seconds, to the whole second (a pass carries its expiry in whole seconds,
+-- rounded down), so an admission is forgotten as soon as floor(admitted_at + pass) <= now: answering
+-- "admitted" after that would hand out a pass that is already void. Before the join, so a shopper
+-- whose turn lapsed joins again on this very visit instead of being told they are not queued.
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. tostring(math.floor(now) + 1 - tonumber(ARGV[8])))
+
 -- Join before admitting, so with no rate a newcomer is let in on this very visit.
 if user ~= '' and ARGV[3] == '1' and not sold_out
     and redis.call('ZSCORE', KEYS[5], user) == false
@@ -106,9 +113,6 @@ if user ~= '' and ARGV[3] == '1' and not sold_out
   redis.call('HINCRBY', KEYS[2], 'joined', 1)
   redis.call('ZADD', KEYS[6], now, user)
 end
-
--- Passes last ARGV[8] seconds; an entry older than that has no use and would only grow the set.
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. tostring(now - tonumber(ARGV[8])))
 
 local tokens = 0
 if opened and shuffled then
@@ -138,6 +142,10 @@ if opened and shuffled then
     for i = 1, #popped, 2 do
       redis.call('ZADD', KEYS[5], now, popped[i])
       redis.call('ZREM', KEYS[6], popped[i])
+      if popped[i] ~= user then
+        -- Not the visitor: they learn it from their page's poll, or from the mail this asks for.
+        redis.call('RPUSH', KEYS[7], popped[i] .. ':' .. ARGV[1])
+      end
     end
     redis.call('HINCRBY', KEYS[2], 'admitted', due)
   end

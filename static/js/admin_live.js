@@ -41,24 +41,18 @@
     return el;
   }
 
-  function clock(seconds) {
-    return new Date(seconds * 1000).toISOString().slice(11, 16) + "Z";
-  }
-
+  // Minutes on the axis come from the server (snapshot.chart), left to right from the opening; labels
+  // are the server's too, in the site's time zone: the browser's clock and locale never show.
   function renderChart(snapshot) {
     var svg = document.getElementById("live-chart");
     var width = 960, height = 220, top = 16, bottom = 20, left = 36;
-    var first = Math.floor(snapshot.session.starts_at / 60);
-    var last = Math.floor(Math.min(snapshot.now, snapshot.session.ends_at) / 60);
-    snapshot.timeline.forEach(function (point) {
-      var minute = Math.floor(point[0] / 60);
-      first = Math.min(first, minute);
-      last = Math.max(last, minute);
-    });
-    var counts = {};
+    var first = snapshot.chart.first, last = snapshot.chart.last;
+    var counts = {}, labels = {};
     var peak = 0;
     snapshot.timeline.forEach(function (point) {
-      counts[Math.floor(point[0] / 60)] = point[1];
+      var minute = Math.floor(point[0] / 60);
+      counts[minute] = point[1];
+      labels[minute] = point[2];
       peak = Math.max(peak, point[1]);
     });
     svg.replaceChildren();
@@ -73,15 +67,20 @@
         x: (left + (m - first) * slot).toFixed(2), y: (top + plot - h).toFixed(2),
         width: Math.max(1, slot - 1).toFixed(2), height: h.toFixed(2)
       });
-      bar.appendChild(svgEl("title", {}, clock(m * 60) + ": " + value));
+      bar.appendChild(svgEl("title", {}, labels[m] + ": " + value + " reservations"));
       svg.appendChild(bar);
     }
     svg.appendChild(svgEl("text", { x: 2, y: top + 4 }, String(peak)));
     svg.appendChild(svgEl("text", { x: 2, y: height - bottom }, "0"));
-    svg.appendChild(svgEl("text", { x: left, y: height - 4 }, clock(first * 60)));
-    svg.appendChild(svgEl("text", { x: width - 48, y: height - 4 }, clock(last * 60)));
+    svg.appendChild(svgEl("text", { x: left, y: height - 4 }, snapshot.chart.first_label));
+    if (last > first) {
+      svg.appendChild(svgEl("text", { x: width - 4, y: height - 4, "text-anchor": "end" }, snapshot.chart.last_label));
+    }
     if (!snapshot.timeline.length) {
-      svg.appendChild(svgEl("text", { x: width / 2 - 60, y: height / 2 }, "No reservations yet"));
+      var empty = snapshot.now < snapshot.session.starts_at
+        ? "Opens at " + snapshot.session.opens_label + ": no reservations yet"
+        : "No reservations yet";
+      svg.appendChild(svgEl("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, empty));
     }
   }
 
@@ -89,10 +88,10 @@
     renderTable(snapshot);
     renderChart(snapshot);
     document.getElementById("live-state").textContent = snapshot.session.state_label;
-    document.getElementById("live-source").textContent = snapshot.source;
+    document.getElementById("live-source").textContent = snapshot.source_label;
     var updated = document.getElementById("live-updated");
     updated.className = "";
-    updated.textContent = new Date().toLocaleTimeString();
+    updated.textContent = snapshot.now_label;
     // Pages extending this one render their own parts of the snapshot from this event.
     document.dispatchEvent(new CustomEvent("live:snapshot", { detail: snapshot }));
   }
@@ -107,7 +106,7 @@
       .catch(function () {
         var updated = document.getElementById("live-updated");
         updated.className = "stale";
-        updated.textContent = "failed, retrying";
+        updated.textContent = "could not refresh, trying again";
       })
       .finally(function () { window.setTimeout(poll, pollMs); });
   }

@@ -1,4 +1,4 @@
-// The live page's waiting-room and stock-audit panels (admin, reservations), from "live:snapshot".
+// The live page's waiting-room, funnel, revenue and stock-audit panels (admin, reservations), from "live:snapshot".
 (function () {
   "use strict";
   function show(id, visible) { document.getElementById(id).hidden = !visible; }
@@ -8,8 +8,34 @@
     show("audit-banner", drifting);
     if (drifting) { document.getElementById("audit-banner-summary").textContent = audit.summary; }
     var state = document.getElementById("audit-state");
-    state.textContent = audit ? "Last audit " + audit.checked_at_label + ": " + audit.summary : "Not audited yet.";
+    if (!audit) { state.textContent = "Not audited yet."; }
+    else { state.textContent = "Last audit " + audit.checked_at_label + ": " + (audit.ok ? "balanced." : "drift found (above)."); }
     state.className = audit && audit.ok ? "ok" : "";
+    show("audit-formula", Boolean(audit));
+    if (audit) { document.getElementById("audit-formula-text").textContent = audit.formula; }
+  }
+
+  function renderFunnel(funnel) {
+    if (!funnel) { return; }
+    funnel.steps.forEach(function (step) {
+      var row = document.querySelector('#funnel tr[data-step="' + step.key + '"]');
+      if (!row) { return; }
+      row.children[1].textContent = String(step.count);
+      row.children[2].textContent = step.share;
+    });
+    var revenue = document.getElementById("revenue");
+    revenue.replaceChildren(document.createTextNode("Revenue (paid reservations): "));
+    if (!funnel.revenue.length) {
+      var none = document.createElement("strong");
+      none.textContent = "none yet";
+      revenue.appendChild(none);
+    }
+    funnel.revenue.forEach(function (money, index) {
+      if (index) { revenue.appendChild(document.createTextNode(", ")); }
+      var amount = document.createElement("strong");
+      amount.textContent = money.amount + " " + money.currency;
+      revenue.appendChild(amount);
+    });
   }
 
   function renderWaitingRoom(room) {
@@ -27,5 +53,6 @@
   document.addEventListener("live:snapshot", function (event) {
     renderAudit(event.detail.audit);
     renderWaitingRoom(event.detail.waiting_room);
+    renderFunnel(event.detail.funnel);
   });
 })();

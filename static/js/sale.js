@@ -1,5 +1,6 @@
-// Shopper pages: ticking countdowns, remaining units refreshed from the shared stock.json, "use my location",
-// and the CAPTCHA form loaded inline so it can be solved before the sale opens.
+// Shopper pages: ticking countdowns (the header's and the cards' "Opens in"), remaining units refreshed
+// from the shared stock.json and announced to screen readers, a warning before the shopper's turn to
+// reserve ends, and "use my location". The CAPTCHA has its own script (captcha.js).
 (function () {
   "use strict";
 
@@ -19,6 +20,16 @@
     return s + " s";
   }
 
+  // Said to screen readers through the page's polite live region (stock news, a turn ending).
+  var news = document.getElementById("stock-news");
+  function announce(text) { if (news && text) news.textContent = text; }
+
+  var startsAt = parseFloat(root.getAttribute("data-starts") || "0");
+  // The shopper's turn to reserve (the waiting room's admission): warned once, a minute before it ends.
+  var PASS_WARNING_SECONDS = 60;
+  var passNotice = document.getElementById("pass-notice");
+  var passWarned = false;
+
   var reloading = false;
   function tick() {
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
@@ -30,6 +41,23 @@
         setTimeout(function () { window.location.reload(); }, 300 + Math.random() * 1500);
       }
     });
+    if (startsAt) {
+      var opensIn = label(startsAt - now());
+      document.querySelectorAll(".products [data-state].opens").forEach(function (badge) {
+        badge.textContent = "Opens in " + opensIn;
+      });
+    }
+    if (passNotice && !passWarned) {
+      var passLeft = parseFloat(passNotice.getAttribute("data-pass-until")) - now();
+      if (passLeft <= PASS_WARNING_SECONDS) {
+        passWarned = true;
+        passNotice.classList.add("warning");
+        var warning = document.createElement("p");
+        warning.innerHTML = "<strong>Less than a minute left to reserve.</strong> Reserve now, or you will queue again.";
+        passNotice.appendChild(warning);
+        announce("Less than a minute left of your turn to reserve.");
+      }
+    }
   }
   tick();
   setInterval(tick, 1000);
@@ -52,6 +80,18 @@
   }
   if (!stalePage) rememberVersion(shownVersion);
 
+  // A card is found by its heading's id, "n<item id>" (reservations/cards.py).
+  function cardOf(id) {
+    var heading = document.getElementById("n" + id);
+    return heading ? heading.parentNode : null;
+  }
+  function limitOf(card) {
+    return parseInt(card.getAttribute("data-limit") || "1", 10);
+  }
+  function nameOf(card) {
+    var heading = card.querySelector("h3");
+    return heading ? heading.textContent : "";
+  }
   function setState(card, state, text) {
     var badge = card.querySelector("[data-state]");
     if (!badge && state !== "on-sale") {
@@ -64,16 +104,32 @@
         units.parentNode.appendChild(badge);
       }
     }
+    var onSale = state === "on-sale";
     var button = card.querySelector("button");
     if (badge) {
       badge.className = state;
-      badge.textContent = state === "on-sale" ? "" : text;
+      badge.textContent = onSale ? "" : text;
     }
-    if (button) button.disabled = state !== "on-sale";
+    if (button) button.disabled = !onSale;
+    // Nothing to pick on a card that cannot be reserved.
+    var picker = card.querySelector("select");
+    if (picker) {
+      picker.hidden = !onSale;
+      picker.disabled = !onSale;
+    }
   }
   function yours(card) {
     var el = card.querySelector("[data-yours]");
     return el ? parseInt(el.textContent, 10) || 0 : 0;
+  }
+  // Units running this low are announced as they change.
+  var LOW_STOCK = 5;
+  var MAX_NAMED = 3;
+  function tellChanges(changes) {
+    if (!changes.length) return;
+    var said = changes.slice(0, MAX_NAMED).join(". ");
+    if (changes.length > MAX_NAMED) said += ". " + (changes.length - MAX_NAMED) + " more products changed";
+    announce(said + ".");
   }
   function applyStock(data) {
     var ignored = typeof data.version !== "number" || data.version < shownVersion;
@@ -81,17 +137,23 @@
     if (ignored) return;
     rememberVersion(data.version);
     stalePage = false;
+    var changes = [];
     Object.keys(data.items || {}).forEach(function (id) {
-      var card = document.querySelector('[data-item="' + id + '"]');
+      var card = cardOf(id);
       if (!card) return;
       var left = data.items[id];
       var remaining = card.querySelector("[data-remaining]");
+      var before = remaining ? parseInt(remaining.textContent, 10) : left;
       if (remaining) remaining.textContent = left;
-      var limit = parseInt(card.getAttribute("data-limit"), 10);
+      if (left !== before) {
+        if (left <= 0) changes.push(nameOf(card) + ": sold out");
+        else if (left <= LOW_STOCK || before <= 0) changes.push(nameOf(card) + ": " + left + " left");
+      }
       if (left <= 0) setState(card, "sold-out", "Sold out");
-      else if (yours(card) >= limit) setState(card, "limit", "Your limit reached");
+      else if (yours(card) >= limitOf(card)) setState(card, "limit", "Your limit reached");
       else if (data.phase === "live" && card.querySelector("[data-state].sold-out")) setState(card, "on-sale", "On sale");
     });
+    tellChanges(changes);
   }
   var stockUrl = root.getAttribute("data-stock-url");
   function poll() {
@@ -118,10 +180,10 @@
       .then(function (data) {
         if (!data) return;
         Object.keys(data.items || {}).forEach(function (id) {
-          var card = document.querySelector('[data-item="' + id + '"]');
+          var card = cardOf(id);
           var el = card && card.querySelector("[data-yours]");
           if (el) el.textContent = data.items[id];
-          if (card && data.items[id] >= parseInt(card.getAttribute("data-limit"), 10)) {
+          if (card && data.items[id] >= limitOf(card)) {
             setState(card, "limit", "Your limit reached");
           }
         });
@@ -132,7 +194,9 @@
 
   // "Use my location": the browser's coordinates are posted to the server (kept in the session).
   var geoButton = document.getElementById("use-location");
-  if (geoButton) {
+  if (geoButton && navigator.geolocation) {
+    // Hidden in the page: it only works with JavaScript and a browser that shares its position.
+    geoButton.hidden = false;
     geoButton.addEventListener("click", function () {
       var status = document.getElementById("geo-status");
       function say(text) { if (status) { status.hidden = false; status.textContent = text; } }
@@ -147,20 +211,4 @@
     });
   }
 
-  // The CAPTCHA form, inline, as soon as the page is open.
-  var captchaBox = document.querySelector("[data-captcha-fragment-url]");
-  if (captchaBox) {
-    fetch(captchaBox.getAttribute("data-captcha-fragment-url"), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
-      .then(function (html) {
-        if (!html) return;
-        var holder = document.createElement("div");
-        holder.innerHTML = html;
-        captchaBox.appendChild(holder);
-        // The inline form replaces the link to the full CAPTCHA page.
-        var fallback = captchaBox.querySelector("[data-captcha-fallback]");
-        if (fallback) fallback.hidden = true;
-      })
-      .catch(function () { /* the link to the full page stays */ });
-  }
 })();

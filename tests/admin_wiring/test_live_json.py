@@ -58,7 +58,8 @@ def test_audit_state_is_carried(operator_client, opening_soon, redis_conn):
     audit_session(opening_soon.pk)
     balanced = _data(operator_client, opening_soon)["audit"]
     assert balanced["ok"] is True
-    assert balanced["summary"] == f"session {opening_soon.pk}: 1 items and 0 users balanced"
+    assert balanced["summary"] == "balanced"
+    assert balanced["formula"] == f"session {opening_soon.pk}: 1 items and 0 users balanced"
 
     from flashsale.store import keys
 
@@ -67,7 +68,8 @@ def test_audit_state_is_carried(operator_client, opening_soon, redis_conn):
     audit_session(opening_soon.pk)
     drifting = _data(operator_client, opening_soon)["audit"]
     assert (drifting["ok"], drifting["drifting_items"]) == (False, 1)
-    assert "(drift -1)" in drifting["summary"]
+    assert f"{item.product.name}: 1 unit missing (19 accounted for, 20 expected)" == drifting["summary"]
+    assert "(drift -1)" in drifting["formula"]
 
 
 def test_the_stock_figures_are_still_there(operator_client, opening_soon):
@@ -94,3 +96,51 @@ def test_a_session_not_loaded_has_no_waiting_room(operator_client, clock):
     draft = make_session(opens_in=timedelta(hours=1))
     make_item(draft)
     assert _data(operator_client, draft)["waiting_room"] is None
+
+
+def test_the_funnel_and_the_revenue_follow_the_shoppers(operator_client, live_session, make_user, clock):
+    """Visitors → verified → admitted → reserved → paid, each with its share of the step before; money taken."""
+    import re
+
+    from captcha.models import CaptchaStore
+    from django.test import Client
+
+    from reconciliation.payments import persist_payment
+    from reservations.drain import drain_session
+    from reservations.holds import confirm_payment, reserve_units
+
+    first = live_session.test_items[0]
+    buyers = []
+    for name in ("ana", "ben"):
+        shopper = Client()
+        user = make_user(name)
+        shopper.force_login(user)
+        shopper.get(reverse("reservations-sale", args=[live_session.pk]))  # a visitor
+        buyers.append(user)
+    solver = Client()
+    solver.force_login(buyers[0])
+    page = solver.get(reverse("reservations-captcha", args=[live_session.pk])).content.decode()
+    key = re.search(r'name="captcha_0" value="([0-9a-f]+)"', page).group(1)
+    solver.post(
+        reverse("reservations-captcha", args=[live_session.pk]),
+        {"captcha_0": key, "captcha_1": CaptchaStore.objects.get(hashkey=key).response},
+    )  # verified, and admitted at once (no rate set)
+    held = reserve_units(live_session.pk, first.pk, user_id=buyers[0].pk, quantity=1, txn_id="F" * 26, now=clock.now())
+    persist_payment(
+        confirm_payment(live_session.pk, held.txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
+    )
+    drain_session(live_session.pk)  # the per-minute timeline follows the drain
+
+    funnel = _data(operator_client, live_session)["funnel"]
+
+    counts = {step["key"]: (step["count"], step["share"]) for step in funnel["steps"]}
+    assert counts == {
+        "visitors": (2, ""),
+        "verified": (1, "50%"),
+        "admitted": (1, "100%"),
+        "reserved": (1, "100%"),
+        "paid": (1, "100%"),
+    }
+    assert funnel["revenue"] == [{"currency": "EUR", "amount": "49.90"}]
+    page = operator_client.get(reverse("admin:plans_salesession_live", args=[live_session.pk])).content.decode()
+    assert "Revenue (paid reservations): <strong>49.90 EUR</strong>" in page

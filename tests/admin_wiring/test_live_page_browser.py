@@ -77,7 +77,8 @@ def test_live_page_follows_the_waiting_room_and_the_audit(
 
     expect(waiting).to_have_text("2")
     expect(page.locator("#audit-banner")).to_be_visible()
-    expect(page.locator("#audit-banner")).to_contain_text("(drift +1)")
+    expect(page.locator("#audit-banner")).to_contain_text("1 unit too many could sell (9 accounted for, 8 expected)")
+    expect(page.locator("#audit-banner").get_by_role("link", name="Repair stock from PostgreSQL…")).to_be_visible()
 
     page.fill("#admission-rate-form input[name=rate]", "4")
     page.click("#admission-rate-form input[type=submit]")

@@ -64,3 +64,34 @@ def test_repair_refuses_while_another_runs(operator_client, drifting, redis_conn
     assert "Live now: another repair of this session is running; nothing was changed." in page
     assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 11
     assert not Adjustment.objects.exists()
+
+
+def test_the_live_page_repairs_after_a_confirmation_and_comes_back(operator_client, drifting, redis_conn):
+    item = drifting.test_items[0]
+    url = reverse("admin:plans_salesession_repair", args=[drifting.pk])
+    live = reverse("admin:plans_salesession_live", args=[drifting.pk])
+
+    asked = operator_client.get(url)
+    assert asked.status_code == 200 and "Yes, repair the stock" in asked.content.decode()
+    assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 11  # nothing changed yet
+
+    done = operator_client.post(url, follow=True)
+
+    assert done.redirect_chain == [(live, 302)]
+    assert f"Repaired {drifting.name}" in done.content.decode() and "now balanced" in done.content.decode()
+    assert redis_conn.llen(keys.stock(drifting.pk, item.pk)) == 10
+    assert not drifting_sessions()
+
+
+def test_only_operators_who_may_repair_see_or_use_it(client, drifting, redis_conn):
+    from tests.factories import make_staff
+
+    viewer = make_staff("viewer")
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.add(Permission.objects.get(codename="view_salesession"))
+    client.force_login(viewer)
+    live = client.get(reverse("admin:plans_salesession_live", args=[drifting.pk])).content.decode()
+    assert reverse("admin:plans_salesession_repair", args=[drifting.pk]) not in live
+    assert client.post(reverse("admin:plans_salesession_repair", args=[drifting.pk])).status_code == 403
+    assert redis_conn.llen(keys.stock(drifting.pk, drifting.test_items[0].pk)) == 11

@@ -70,7 +70,8 @@ def new_context(chromium, request, csp_violations):
     opened = []
 
     def make(**options):
-        context = chromium.new_context(viewport={"width": 1280, "height": 900}, **options)
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = chromium.new_context(**options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         watch_csp(context, csp_violations)
         opened.append(context)
@@ -132,14 +133,3 @@ def localstripe(live_server, settings, tmp_path):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def eager_celery():
-    """Admin actions that queue a Celery task run it at once, in the live server's thread."""
-    from flashsale.celery import app
-
-    before = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before

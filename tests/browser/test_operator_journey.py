@@ -21,13 +21,13 @@ from reservations.checkout import checkout_url_for
 from reservations.drain import drain_session
 from reservations.holds import reserve_units
 from tests.factories import make_product, make_provider
-from tests.support.browser import BROWSER_MARKS, Screenshots
+from tests.support.browser import BROWSER_MARKS, Screenshots, overflow
 
 pytestmark = BROWSER_MARKS
 
 SESSION_NAME = "Lunchtime outdoor deals"
 PASSWORD = "Sale-journey-2931"
-LIVE_COLUMNS = ("item", "place", "allocated", "adjusted", "remaining", "held", "paid", "returned", "rejected")
+LIVE_COLUMNS = ("product", "place", "allocated", "adjusted", "remaining", "held", "paid", "returned", "rejected")
 
 
 @pytest.fixture
@@ -85,7 +85,16 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    # The schedule models of Celery beat are not listed; their periodic tasks once, for superusers.
+    expect(page.locator("#content-main").get_by_role("link", name="Periodic tasks").first).to_be_visible()
+    for schedule in ("Intervals", "Crontabs", "Solar events", "Clocked"):
+        expect(page.locator("#content-main").get_by_role("link", name=schedule)).to_have_count(0)
     shots(page, "admin-index")
+    # The lists fit beside the navigation and the filters at 1280 px: nothing clipped or scrolled away.
+    page.goto(f"{live_server.url}/admin/catalog/product/")
+    assert overflow(page, ".results") == 0 and overflow(page) == 0
+    shots(page, "products")
+    page.goto(f"{live_server.url}/admin/")
 
     # Plan the session: name and window, then two items picked through the product autocomplete.
     page.get_by_role("link", name="Sale sessions").first.click()
@@ -136,13 +145,25 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
     expect(cells.nth(3)).to_have_text("2")
     expect(cells.nth(4)).to_have_text("8")
     expect(cells.nth(5)).to_have_text("8")
+    expect(cells.nth(8)).to_have_text("live")  # the last column is whole, not clipped to "l"
+    assert overflow(page, ".results") == 0 and overflow(page) == 0
     shots(page, "session-loaded")
+
+    # A loaded session's window and quantities show as text, with the reason, instead of failing on save.
+    listed.get_by_role("link", name=SESSION_NAME).click()
+    expect(page.get_by_text("its window, products and quantities are locked")).to_be_visible()
+    expect(page.locator("[name=starts_at_0]")).to_have_count(0)
+    expect(page.locator("[name$=-quantity]")).to_have_count(0)
+    expect(page.locator("[name$=-sale_price]").first).to_be_editable()
+    shots(page, "session-locked")
+    page.go_back()
+    listed = page.get_by_role("row", name=re.compile(SESSION_NAME))
 
     # The live page: everything on sale, nothing held yet.
     listed.get_by_role("link", name="live").click()
     expect(page.get_by_role("heading", name=f"Live: {SESSION_NAME}")).to_be_visible()
     assert live_row(page, "Trail running shoes") == {
-        "item": "Trail running shoes",
+        "product": "Trail running shoes",
         "place": "Lyon",
         "allocated": "5",
         "adjusted": "0",
@@ -153,6 +174,10 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
         "rejected": "0",
     }
     expect(page.get_by_text("No reservations yet")).to_be_visible()
+    # One time zone, named once, and the server's words for where the figures come from.
+    expect(page.locator(".live-status")).to_contain_text("times in UTC")
+    expect(page.locator(".live-status")).to_contain_text("live figures, updated")
+    expect(page.locator(".live-status")).not_to_contain_text("redis")
     shots(page, "live-before")
     page.evaluate("window.notReloaded = true")
 
@@ -182,6 +207,8 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
 
     expect_live_counts(page, "Trail running shoes", remaining=4, held=0, paid=1)
     assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("#funnel tr[data-step=paid] td").nth(1)).to_have_text("1")
+    expect(page.locator("#revenue")).to_contain_text("79.00 EUR")
     shots(page, "live-paid")
 
     # Reconcile today: our paid transaction against the gateway's order.
@@ -196,6 +223,7 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
     expect(page.locator(".messagelist")).to_contain_text(f"Reconciliation of {day} is queued")
     run_row = page.get_by_role("row", name=re.compile("Clean"))
     expect(run_row).to_have_count(1)
+    assert overflow(page, ".results") == 0 and overflow(page) == 0
     shots(page, "reconciliation-runs")
 
     run_row.get_by_role("link").first.click()
@@ -209,6 +237,7 @@ def test_operator_plans_loads_watches_live_stock_and_reconciles_the_day(
         "In discrepancies": ["", "0", "0.00"],
     }
     expect(page.get_by_text("No discrepancies.")).to_be_visible()
+    assert overflow(page) == 0  # the report fits the window too
     shots(page, "reconciliation-report")
 
     # Every admin page above ran under the Content-Security-Policy without breaking it once.

@@ -43,3 +43,18 @@ def test_demo_feeds_are_served_for_the_pull_providers(db, client, settings):
 
     settings.CATALOG_DEMO_FEEDS = False
     assert client.get(path).status_code == 404
+
+
+def test_demo_pictures_are_the_sites_own(db, client, settings):
+    """Every demo product shows a picture the site serves itself: no outside photo host."""
+    settings.FLASHSALE_SITE_URL = "http://127.0.0.1:8100"
+    seed_demo_catalog()
+    urls = set(Product.objects.values_list("image_url", flat=True))
+    assert urls and all(url.startswith("http://127.0.0.1:8100/static/demo/") for url in urls), urls
+    for url in urls:
+        response = client.get(url.removeprefix(settings.FLASHSALE_SITE_URL))
+        assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml", url
+        assert b"<svg" in b"".join(response.streaming_content)
+    # The pull feeds name them the same way, so a scheduled pull keeps them.
+    feed = client.get("/demo/feeds/urban-wellness.csv").content.decode()
+    assert "{site}" not in feed and "http://127.0.0.1:8100/static/demo/massage.svg" in feed

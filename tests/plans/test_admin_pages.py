@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from flashsale.store import keys
 from tests.factories import make_item, make_session
@@ -78,7 +80,10 @@ def test_live_page_and_json(admin_client, live_session, redis_conn, clock):
     assert (row["allocated"], row["remaining"], row["held"], row["rejected"]) == (10, 8, 2, 5)
     assert row["balanced"] is True
     assert payload["totals"]["allocated"] == 15
-    assert payload["timeline"] == [[minute * 60, 2]]
+    # Times come labelled by the server, in the site's time zone (the browser's clock never shows).
+    label = timezone.localtime(datetime.fromtimestamp(minute * 60, UTC)).strftime("%H:%M")
+    assert payload["timeline"] == [[minute * 60, 2, label]]
+    assert payload["time_zone"] == settings.TIME_ZONE and payload["source_label"] == "live figures"
     assert "no-store" in data["Cache-Control"]
 
 

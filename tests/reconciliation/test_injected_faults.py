@@ -13,6 +13,7 @@ from reservations.drain import drain_session
 from reservations.models import Transaction
 from tests.support.payments import buy, delivered, kinds, txn_row
 from tests.support.polling import wait_until
+from tests.support.smtp import body_of
 
 Kind = Discrepancy.Kind
 
@@ -82,7 +83,7 @@ def test_late_webhook_is_paid_after_expiry_and_refunded_automatically(sandbox, s
         what="the late webhook to be recorded",
     )
     assert row.gateway_order_id == purchase.order_id
-    assert row.status != Transaction.Status.PAID
+    assert row.status == Transaction.Status.PAID_AFTER_EXPIRY
     client.force_login(shopper)
     assert (
         b'data-payment-state="paid_after_expiry"' in client.get("/payments/return/", {"txn": purchase.txn_id}).content
@@ -97,6 +98,7 @@ def test_late_webhook_is_paid_after_expiry_and_refunded_automatically(sandbox, s
     compensation = discrepancy.compensations.get()
     assert compensation.kind == Compensation.Kind.REFUND and compensation.automatic and compensation.created_by is None
     assert sandbox.order(purchase.order_id)["status"] == "refunded"
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUNDED
     assert_clean_rerun(run)
 
 
@@ -106,18 +108,19 @@ def settings_ttl() -> int:
     return settings.FLASHSALE_RESERVATION_TTL_SECONDS
 
 
-def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make_user):
+def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make_user, smtp_server, eager_celery):
     purchase = buy(
         sale,
-        make_user(),
+        make_user("ines", email="ines@example.com"),
         sandbox,
         before_pay=lambda c: sandbox.add_fault("charge_amount", txn_id=c.txn_id, delta="5.00"),
     )
     assert sandbox.order(purchase.order_id)["amount"] == "54.90"
     delivered(sandbox, purchase.order_id)
     drain_session(sale.session.pk)
-    # Our side refuses to confirm a payment of the wrong amount.
-    assert txn_row(purchase.txn_id).status == Transaction.Status.RESERVED
+    # Our side refuses to confirm a payment of the wrong amount: the reservation is refused, its
+    # units are back on sale, the charge is due for refund.
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUSED
 
     run = reconcile_today()
     assert kinds(run) == [(Kind.AMOUNT_MISMATCH, purchase.txn_id)]
@@ -127,7 +130,15 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
 
     compensate(discrepancy)
     assert sandbox.order(purchase.order_id)["status"] == "refunded"
+    # The shopper's record follows the money: refunded, and they are told by mail.
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUNDED
+    (mail,) = smtp_server.wait_for("ines@example.com", subject_contains="Refund made")
+    # What the gateway gave back: the whole (wrong) charge.
+    assert str(mail["Subject"]).startswith("Refund made: 54.90 EUR for ")
+    assert purchase.order_id in body_of(mail)
     assert_clean_rerun(run)
+    compensate(discrepancy)  # pressed again: no second refund, no second mail
+    assert len(smtp_server.to("ines@example.com")) == 1
 
 
 def test_double_charge_is_paid_twice_and_the_extra_charge_refunded(sandbox, sale, make_user):

@@ -6,7 +6,6 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.management import call_command
@@ -114,17 +113,6 @@ def test_unreachable_gateway_fails_the_run_visibly(db, settings):
     run = reconcile_day(clock.now().date())
     assert run.status == ReconciliationRun.Status.FAILED
     assert "did not answer" in run.error
-
-
-@pytest.fixture
-def eager_celery():
-    """No worker in tests: run queued tasks in-process, as a worker would."""
-    from flashsale.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 def test_admin_run_now_for_a_date(sandbox, sale, admin_client, admin_user, eager_celery):

@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 
 from flashsale import clock
-from reservations.checkout import checkout_url, claims_for
+from reservations.checkout import checkout_url, checkout_url_for, claims_for
 from reservations.tokens import sign_for_site, sign_token
 from tests.support.payments import delivered, open_checkout, press, reserve, txn_row
 from tests.support.polling import wait_until
@@ -144,3 +144,16 @@ def test_refund_is_idempotent_and_only_for_paid_orders(sandbox, sale, make_user)
     assert (second["status"], second["already_refunded"]) == ("refunded", True)
     assert first["refunded_at"] == second["refunded_at"]
     assert sandbox.api.post(f"{sandbox.url}/api/orders/ord_00/refund", timeout=5).status_code == 404
+
+
+def test_the_checkout_page_names_what_is_paid_for(sandbox, sale, make_user):
+    checkout = reserve(sale, make_user())
+    named = checkout_url_for(checkout.reservation, item_name="Copper saucepan & lid", session_name="Kitchen <sale>")
+    page = open_checkout(requests.Session(), named)
+    assert page.status == 200
+    # Escaped, and in the rows a shopper reads first.
+    assert "<td>Product</td><td>Copper saucepan &amp; lid</td>" in page.text
+    assert "<td>Sale</td><td>Kitchen &lt;sale&gt;</td>" in page.text
+    # A token without names (issued before they existed) still shows what it can.
+    bare = checkout_url(sign_for_site(replace(claims_for(checkout.reservation), item_name="", session_name="")))
+    assert f"<td>Product</td><td>Item #{sale.item.pk}</td>" in open_checkout(requests.Session(), bare).text

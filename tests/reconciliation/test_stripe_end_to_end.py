@@ -87,7 +87,7 @@ def test_a_payment_after_expiry_is_recorded_never_oversold_and_refunded_by_the_r
     assert localstripe_webhooks.confirm_card(page.client_secret).json()["status"] == "succeeded"
 
     row = row_when(held.txn_id, lambda r: r.paid_after_expiry, "the late payment to be recorded")
-    assert row.status == Transaction.Status.EXPIRED and row.gateway_order_id == page.intent_id
+    assert row.status == Transaction.Status.PAID_AFTER_EXPIRY and row.gateway_order_id == page.intent_id
     # Never an oversell: the unit went back on sale, nothing counts as paid.
     counts = redis_conn.hgetall(keys.counts(sale.session.pk, sale.item.pk))
     assert (int(counts[b"paid"]), int(counts[b"held"])) == (0, 0)
@@ -103,6 +103,7 @@ def test_a_payment_after_expiry_is_recorded_never_oversold_and_refunded_by_the_r
     assert (refund.kind, refund.automatic, str(refund.amount), refund.currency) == ("refund", True, "49.90", "EUR")
     assert localstripe_webhooks.intent(page.intent_id)["latest_charge"]["refunded"] is True
     assert len(refunds_at(localstripe_webhooks)) == 1
+    assert Transaction.objects.get(txn_id=held.txn_id).status == Transaction.Status.REFUNDED
 
     # The day reconciled again: Stripe now lists it refunded, nothing is refunded twice.
     again = reconcile_day(clock.now().date())

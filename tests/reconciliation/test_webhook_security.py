@@ -218,7 +218,7 @@ def test_payment_for_a_session_no_longer_in_redis_is_recorded_for_refund(client,
     row = txn_row(checkout.txn_id)
     # Never dropped: the row carries the payment, and reconciliation will refund it.
     assert row.paid_after_expiry and row.gateway_order_id == "ord_late"
-    assert row.status == Transaction.Status.RESERVED
+    assert row.status == Transaction.Status.PAID_AFTER_EXPIRY
 
 
 def test_cancel_event_gives_the_units_back_once(client, checkout, redis_conn):

@@ -79,11 +79,49 @@ def test_a_payment_for_a_cancelled_hold_is_flagged(load_sale, make_user, clock):
     assert transaction_state(sale.id, held.txn_id)["released_as"] == "cancelled"
 
 
-def test_a_wrong_amount_or_unknown_transaction_changes_nothing(load_sale, make_user, redis_conn, clock):
+def test_a_wrong_amount_refuses_the_reservation_once_and_gives_its_units_back(load_sale, make_user, redis_conn, clock):
+    sale = load_sale(quantities=[5], limit=2)
+    user = make_user()
+    held = _reserve(sale, user, clock, quantity=2)
+    wrong = confirm_payment(sale.id, held.txn_id, gateway_order_id="o", amount=Decimal("1.00"), now=clock.now())
+    again = confirm_payment(sale.id, held.txn_id, gateway_order_id="o", amount=Decimal("1.00"), now=clock.now())
+
+    assert (wrong.outcome, wrong.changed, wrong.status, wrong.refund_due) == ("amount_mismatch", True, "refused", True)
+    assert (again.outcome, again.changed, again.status) == ("already_refused", False, "refused")
+    figures = assert_stock_invariant(redis_conn, sale.id, sale.item.pk)
+    assert (figures["held"], figures["paid"], figures["remaining"], figures["returned"]) == (0, 0, 5, 2)
+    assert redis_conn.zscore(keys.holds(sale.id), held.txn_id) is None
+    # The shopper's per-user count is free again, so they can reserve afresh.
+    assert redis_conn.hget(keys.user(sale.id, user.pk), str(sale.item.pk)) is None
+    txn = transaction_state(sale.id, held.txn_id)
+    assert (txn["status"], txn["refund_due"], txn["gateway_order_id"], txn["refused_amount"]) == (
+        "refused",
+        "1",
+        "o",
+        "1.00",
+    )
+    # The expiry job finds nothing left to release.
+    clock.advance(seconds=3600)
+    assert expire_holds(sale.id, now=clock.now()) == 0
+    assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["remaining"] == 5
+
+
+def test_a_wrong_amount_after_the_hold_expired_is_refused_without_giving_units_twice(
+    load_sale, make_user, redis_conn, clock
+):
     sale = load_sale(quantities=[5])
     held = _reserve(sale, make_user(), clock)
+    clock.advance(seconds=3600)
+    assert expire_holds(sale.id, now=clock.now()) == 1
     wrong = confirm_payment(sale.id, held.txn_id, gateway_order_id="o", amount=Decimal("1.00"), now=clock.now())
-    unknown = confirm_payment(sale.id, "Z" * 26, gateway_order_id="o", amount=held.amount, now=clock.now())
-    assert (wrong.outcome, wrong.changed, wrong.status) == ("amount_mismatch", False, "reserved")
+    assert (wrong.outcome, wrong.status) == ("amount_mismatch", "refused")
+    assert transaction_state(sale.id, held.txn_id)["released_as"] == "expired"
+    assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["remaining"] == 5
+
+
+def test_an_unknown_transaction_changes_nothing(load_sale, make_user, redis_conn, clock):
+    sale = load_sale(quantities=[5])
+    _reserve(sale, make_user(), clock)
+    unknown = confirm_payment(sale.id, "Z" * 26, gateway_order_id="o", amount=Decimal("1.00"), now=clock.now())
     assert (unknown.outcome, unknown.changed) == ("unknown", False)
     assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["held"] == 1

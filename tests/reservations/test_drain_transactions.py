@@ -60,7 +60,7 @@ def test_reservations_become_rows_with_their_later_statuses(load_sale, make_user
     assert rows[held[1].txn_id].status == "cancelled"
     assert rows[held[2].txn_id].status == "expired" and not rows[held[2].txn_id].paid_after_expiry
     late = rows[held[3].txn_id]
-    assert (late.status, late.paid_after_expiry, late.gateway_order_id) == ("expired", True, "ord-3")
+    assert (late.status, late.paid_after_expiry, late.gateway_order_id) == ("paid_after_expiry", True, "ord-3")
 
 
 def test_draining_twice_writes_nothing_twice(load_sale, make_user, clock):

@@ -99,3 +99,29 @@ def test_one_session_or_all_live_but_not_both(load_sale):
     for args in ((), (str(sale.id), "--all-live")):
         with pytest.raises(CommandError, match="Name one session id, or --all-live"):
             call_command("rebuild_session", *args)
+
+
+def test_refused_and_late_payments_come_back_with_their_status_and_units_on_sale(
+    load_sale, make_user, redis_conn, clock, settings
+):
+    settings.FLASHSALE_RESERVATION_TTL_SECONDS = 600
+    sale = load_sale(quantities=[5])
+    users = [make_user() for _ in range(2)]
+    refused = reserve_units(sale.id, sale.item.pk, user_id=users[0].pk, quantity=1, txn_id="R" * 26, now=clock.now())
+    confirm_payment(sale.id, refused.txn_id, gateway_order_id="g-wrong", amount="1.00", now=clock.now())
+    late = reserve_units(sale.id, sale.item.pk, user_id=users[1].pk, quantity=1, txn_id="L" * 26, now=clock.now())
+    clock.advance(seconds=601)
+    expire_holds(sale.id, now=clock.now())
+    confirm_payment(sale.id, late.txn_id, gateway_order_id="g-late", amount=late.amount, now=clock.now())
+    drain_session(sale.id)
+
+    redis_conn.flushdb()
+    call_command("rebuild_session", str(sale.id), stdout=StringIO())
+
+    assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["remaining"] == 5
+    for txn, status, released_as in ((refused, "refused", "refused"), (late, "paid_after_expiry", "expired")):
+        state = transaction_state(sale.id, txn.txn_id)
+        assert (state["status"], state["refund_due"], state["released_as"]) == (status, "1", released_as)
+    # Paying either again changes nothing.
+    again = confirm_payment(sale.id, late.txn_id, gateway_order_id="g-late", amount=late.amount, now=clock.now())
+    assert again.outcome == "already_paid_after_expiry"

@@ -38,3 +38,22 @@ def test_without_a_ticket_the_session_decides_and_stores_one(shopper, load_sale,
     # The script says "no ticket", the session is read, the second script call stores the ticket.
     assert slow == ["EVALSHA", "GET", "EVALSHA"]
     assert fast == ["EVALSHA"]
+
+
+def test_the_token_names_the_product_and_the_sale_at_no_extra_command(shopper, load_sale, redis_conn, clock):
+    """The names come from the display data this process keeps since it showed the sale page."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from reservations.tokens import verify_for_site
+
+    sale = load_sale(quantities=[5])
+    give_pass(shopper, sale.id, now=clock.now())
+    shopper.get(reverse("reservations-sale", args=[sale.id]))
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    responses = []
+    commands = commands_during(redis_conn, lambda: responses.append(shopper.post(url, {"quantity": "1"})))
+
+    assert commands == ["EVALSHA"]
+    token = parse_qs(urlsplit(responses[0]["Location"]).query)["token"][0]
+    claims = verify_for_site(token, now=clock.now().timestamp())
+    assert (claims.item_name, claims.session_name) == (sale.item.product.name, sale.session.name)

@@ -8,11 +8,12 @@ from datetime import timedelta
 from django.urls import reverse
 
 from reservations.holds import confirm_payment, reserve_units
+from tests.support.cards import card_order, cards_by_item
 from tests.support.visits import visit_of
 
 
 def _order(content: bytes) -> list[str]:
-    return re.findall(r'data-item="(\d+)"', content.decode())
+    return card_order(content.decode())
 
 
 def test_products_are_sorted_by_distance_from_the_default_location(client, load_sale, settings):
@@ -60,7 +61,7 @@ def test_item_states_for_the_shopper(shopper, load_sale, clock):
     )
     confirm_payment(sale.id, held.txn_id, gateway_order_id="g", amount=held.amount, now=clock.now())
     html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
-    cards = dict(re.findall(r'<article data-item="(\d+)"(.*?)</article>', html, re.S))
+    cards = cards_by_item(html)
     badges = {item: re.findall(r"data-state>([^<]+)<", card) for item, card in cards.items()}
     # A card on sale says so with its enabled button, the others with a badge.
     assert badges == {
@@ -68,7 +69,10 @@ def test_item_states_for_the_shopper(shopper, load_sale, clock):
         str(sale.items[1].pk): ["Your limit reached"],
         str(sale.items[2].pk): [],
     }
-    assert f'<button name="item" value="{sale.items[2].pk}">Reserve' in cards[str(sale.items[2].pk)]
+    on_sale = sale.items[2].pk
+    # Its button is named after the product: "Reserve" (the page's one hidden label) and the heading.
+    assert f'<button name="item" value="{on_sale}" aria-labelledby="r n{on_sale}">Reserve' in cards[str(on_sale)]
+    assert '<span id="r" hidden>Reserve</span>' in html
 
 
 def test_an_upcoming_session_shows_when_it_opens(client, load_sale):

@@ -15,11 +15,12 @@ from plans.loading import load_session_into_redis, unload_session
 from reservations.cards import km as _km
 from reservations.holds import reserve_units
 from reservations.tokens import verify_for_site
+from tests.support.cards import cards_by_item
 from tests.support.passes import give_pass
 
 
 def _cards(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<article[^>]*data-item="(\d+)"[^>]*>(.*?)</article>', html, re.S))
+    return cards_by_item(html)
 
 
 def test_a_reload_after_an_edit_shows_the_new_name_and_price(client, load_sale, clock):
@@ -36,7 +37,7 @@ def test_a_reload_after_an_edit_shows_the_new_name_and_price(client, load_sale, 
     load_session_into_redis(sale.session)
 
     card = _cards(client.get(page).content.decode())[str(sale.item.pk)]
-    assert "<h3>Renamed lamp</h3>" in card and "12.00 EUR" in card and "49.90" not in card
+    assert f'<h3 id="n{sale.item.pk}">Renamed lamp</h3>' in card and "12.00 EUR" in card and "49.90" not in card
 
 
 def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper, load_sale, clock):
@@ -52,7 +53,7 @@ def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper,
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
     assert "data-remaining>3<" in card and "you have <span data-yours>2</span>" in card
     # One unit left under the limit of 3: no picker, a quantity of 1.
-    assert "<select" not in card and f'<button name="item" value="{sale.item.pk}">' in card
+    assert "<select" not in card and f'<button name="item" value="{sale.item.pk}" ' in card
 
 
 def test_an_unloaded_session_is_404_even_after_its_page_was_shown(client, load_sale, clock):
@@ -76,7 +77,7 @@ def test_product_text_is_escaped(shopper, load_sale):
     html = shopper.get(reverse("reservations-sale", args=[sale.id])).content.decode()
     card = _cards(html)[str(sale.item.pk)]
     assert "<script>alert" not in html and "<b>Denis" not in html and '" onerror="' not in html
-    assert "<h3>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</h3>" in card
+    assert ">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</h3>" in card
     assert "Saint-&lt;b&gt;Denis&lt;/b&gt;" in card
     assert 'src="https://img.example/a.jpg&quot; onerror=&quot;alert(1)"' in card
 

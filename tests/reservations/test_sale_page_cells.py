@@ -10,6 +10,7 @@ from django.urls import reverse
 from reservations import cards
 from reservations.availability import location_cell
 from reservations.holds import reserve_units
+from tests.support.cards import card_order
 
 
 def _shopper_at(make_user, sale, latitude: float, longitude: float) -> Client:
@@ -40,7 +41,7 @@ def test_shoppers_in_one_cell_share_one_rendering_and_a_far_cell_gets_its_own(lo
 
     far = _card_list(_shopper_at(make_user, sale, 45.7640, 4.8357), sale)
     assert far != first and len(cards._lists) == len(built) + 1
-    order = re.findall(r'data-item="(\d+)"', far)
+    order = card_order(far)
     assert order[0] == str(sale.items[1].pk)  # Lyon's product first from Lyon
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -214,3 +215,19 @@ def test_generated_tokens_verify_only_in_the_canonical_spelling_of_their_signatu
     with pytest.raises(TokenError) as error:
         verify_token(with_signature(token, spelling), keys=keys, now=NOW)
     assert error.value.reason == "bad_signature"
+
+
+def test_names_are_signed_and_a_token_without_them_is_what_it_was():
+    named = claims(item_name="Copper saucepan", session_name="Kitchen & home")
+    token = sign_token(named, keys=KEYS, kid="k1")
+    assert verify_token(token, keys=KEYS, now=NOW) == replace(named, kid="k1")
+    # Renaming what is paid for breaks the signature like any other claim.
+    payload_part, kid, signature = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4)))
+    body["item_name"] = "Gold saucepan"
+    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    with pytest.raises(TokenError):
+        verify_token(f"{forged}.{kid}.{signature}", keys=KEYS, now=NOW)
+    # No names: the payload carries no name keys at all (tokens issued before names still verify the same).
+    bare = sign_token(claims(), keys=KEYS, kid="k1").split(".")[0]
+    assert "item_name" not in json.loads(base64.urlsafe_b64decode(bare + "=" * (-len(bare) % 4)))

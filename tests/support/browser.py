@@ -61,3 +61,51 @@ class Screenshots:
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path
+
+
+# --- what a page must be to a person: inside the screen, big enough to press, accessible ------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+TOUCH_TARGET_PX = 44
+
+
+def overflow(page, selector: str = "html") -> int:
+    """How many pixels ``selector``'s content is wider than its box (0: nothing runs off or hides)."""
+    return page.evaluate(
+        "s => { const e = document.querySelector(s); return e ? Math.max(0, e.scrollWidth - e.clientWidth) : 0; }",
+        selector,
+    )
+
+
+def small_targets(page, within: str = "main") -> list[str]:
+    """Visible buttons, links styled as buttons, selects and text inputs in ``within`` smaller than 44 x 44 px.
+
+    Links inside running text are left out (WCAG's own exception for inline targets).
+    """
+    return page.evaluate(
+        """([within, least]) => {
+          const found = [];
+          document.querySelectorAll(within + " :is(button, .button, select, input[type=text], input[type=email], input[type=password], summary)")
+            .forEach(el => {
+              const box = el.getBoundingClientRect();
+              if (!box.width || !box.height || getComputedStyle(el).visibility === "hidden") return;
+              if (box.height < least || box.width < least) {
+                found.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.name || "").trim().slice(0, 30)}" ${Math.round(box.width)}x${Math.round(box.height)}`);
+              }
+            });
+          return found;
+        }""",
+        [within, TOUCH_TARGET_PX],
+    )
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now (rule, impact, first places)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
