@@ -119,7 +119,10 @@ def money_taken(session_id: int) -> tuple[int, dict[str, Decimal]]:
         .values("currency")
         .annotate(count=Count("pk"), amount=Sum("amount"))
     )
-    return sum(row["count"] for row in rows), {row["currency"]: row["amount"] for row in rows}
+    # PostgreSQL sums numeric(.., 2) to 2 places; SQLite (the demo's default) to a float's 15 digits.
+    places = Transaction._meta.get_field("amount").decimal_places
+    quantum = Decimal(1).scaleb(-places) if places is not None else Decimal(1)
+    return sum(row["count"] for row in rows), {row["currency"]: row["amount"].quantize(quantum) for row in rows}
 
 
 def operator_figures(session: SaleSession) -> dict:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
+
 from flashsale.store import keys
 from reservations import drain
 from reservations.holds import reserve_units
 from tests.support.polling import wait_until
 
 
+# The parked drain writes its rows from another thread while the test's transaction is open:
+# SQLite's in-memory test database locks the table against it.
+@pytest.mark.postgres
 def test_the_lock_is_renewed_while_a_batch_takes_longer_than_its_ttl(load_sale, make_user, redis_conn, clock, settings):
     settings.FLASHSALE_DRAIN_LOCK_SECONDS = 1
     sale = load_sale(quantities=[3])
@@ -24,7 +29,7 @@ def test_the_lock_is_renewed_while_a_batch_takes_longer_than_its_ttl(load_sale, 
     worker = threading.Thread(target=drain.drain_session, args=(sale.id,), kwargs={"before_ack": park})
     worker.start()
     try:
-        parked.wait(10)
+        assert parked.wait(10), "the drain never reached its acknowledgement"
         lock = keys.drain_lock(sale.id)
         token = redis_conn.get(lock)
         started = _redis_seconds(redis_conn)
