@@ -6,14 +6,10 @@
 -- shoppers t, t+T, t+2T, ... round-robin. done() prints "BENCH_RESULT {json}" as shoppers.lua does,
 -- plus the journeys begun.
 
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("thread_id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+-- bench_common.lua sits beside this script.
+package.path = debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "?.lua;" .. package.path
+local common = require("bench_common")
+setup = common.setup
 
 local JOURNEY = 12 -- 1 page + 10 polls + 1 reserve
 local shoppers = {}
@@ -75,29 +71,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local by_status = {}
-  local begun, redirected = 0, 0
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      by_status[status] = (by_status[status] or 0) + count
-    end
+  local begun = 0
+  for _, thread in ipairs(common.threads) do
     begun = begun + thread:get("journeys")
-    redirected = redirected + thread:get("redirects").expected
   end
-  local parts = {}
-  for status, count in pairs(by_status) do
-    table.insert(parts, string.format('"%d": %d', status, count))
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {"duration_us": %d, "requests": %d, "bytes": %d, '
-      .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, '
-      .. '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "max": %d, "mean": %.1f}, "statuses": {%s}, '
-      .. '"redirects": {"expected": %d, "other": 0}, "journeys": %d}\n',
-    summary.duration, summary.requests, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
-    table.concat(parts, ", "),
-    redirected, begun
-  ))
+  common.write_result(summary, latency, string.format(', "journeys": %d', begun))
 end

@@ -7,14 +7,10 @@
 -- errors, a count per HTTP status, and how many redirects went where a success goes (their
 -- Location starts with <location prefix>) and how many elsewhere (a login page, a waiting room).
 
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-  thread:set("thread_id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
+-- bench_common.lua sits beside this script.
+package.path = debug.getinfo(1, "S").source:match("^@(.-)[^/]*$") .. "?.lua;" .. package.path
+local common = require("bench_common")
+setup = common.setup
 
 local requests_by_shopper = {}
 local position = 0
@@ -65,30 +61,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local by_status = {}
-  local expected, other = 0, 0
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      by_status[status] = (by_status[status] or 0) + count
-    end
-    local moved = thread:get("redirects")
-    expected = expected + moved.expected
-    other = other + moved.other
-  end
-  local parts = {}
-  for status, count in pairs(by_status) do
-    table.insert(parts, string.format('"%d": %d', status, count))
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {"duration_us": %d, "requests": %d, "bytes": %d, '
-      .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, '
-      .. '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "max": %d, "mean": %.1f}, "statuses": {%s}, '
-      .. '"redirects": {"expected": %d, "other": %d}}\n',
-    summary.duration, summary.requests, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
-    table.concat(parts, ", "),
-    expected, other
-  ))
+  common.write_result(summary, latency)
 end

@@ -419,7 +419,41 @@ class PrivatePostgres:
         release_port(self.port)
 
 
-class SandboxGateway:
+class _HealthCheckedServer:
+    """A server process of ours on a loopback port that answers a health path with its own pid
+    (only our own process counts: a leftover one on the port would answer for the wrong site)."""
+
+    name = "the server"
+    port: int
+    url: str
+    log_path: Path
+    process: subprocess.Popen | None
+
+    def _spawn(self, command: list[str], *, env: dict[str, str], health_path: str) -> None:
+        self.process = process = spawn(command, env=env, log_path=self.log_path)
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"{self.name} exited: {self.log_tail(2000)}")
+            try:
+                response = requests.get(f"{self.url}{health_path}", timeout=1)
+            except requests.RequestException:
+                return False
+            return response.status_code == 200 and response.json().get("pid") == process.pid
+
+        wait_for(healthy, what=f"{self.name} to answer {health_path}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+            self.process = None
+        release_port(self.port)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+class SandboxGateway(_HealthCheckedServer):
     """The sandbox payment gateway process (``python -m sandbox_gateway``), posting its webhooks to
     ``site_url`` with our site's secrets, and an authenticated session on its operator API."""
 
@@ -459,36 +493,17 @@ class SandboxGateway:
             env["SANDBOX_DELIVERY_TIMEOUT_SECONDS"] = f"{self.delivery_timeout_seconds:g}"
         return env
 
+    name = "the sandbox gateway"
+
     def start(self) -> SandboxGateway:
-        self.process = spawn(
-            [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)], env=self.env(), log_path=self.log_path
+        self._spawn(
+            [sys.executable, "-m", "sandbox_gateway", "--port", str(self.port)], env=self.env(), health_path="/healthz"
         )
-
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the sandbox gateway exited: {self.log_tail(2000)}")
-            try:
-                response = requests.get(f"{self.url}/healthz", timeout=1)
-            except requests.RequestException:
-                return False
-            # Only our own process counts: a leftover one on the port would answer for the wrong site.
-            return response.status_code == 200 and response.json().get("pid") == self.process.pid
-
-        wait_for(healthy, what="the sandbox gateway to answer /healthz")
         return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process)
-            self.process = None
-        release_port(self.port)
 
     def restart(self) -> None:
         self.stop()
         self.start()
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     # --- the gateway's operator API, as the tests use it -----------------------------------
 
@@ -515,7 +530,7 @@ class SandboxGateway:
         return response.json()["deliveries"]
 
 
-class LocalStripe:
+class LocalStripe(_HealthCheckedServer):
     """localstripe as its own process (``tests/support/localstripe_server.py``: loopback, in memory,
     started from scratch), the settings that point our site at it, and the calls Stripe.js makes."""
 
@@ -546,33 +561,15 @@ class LocalStripe:
             "STRIPE_JS_URL": self.js_url,
         }
 
+    name = "localstripe"
+
     def start(self) -> LocalStripe:
-        self.process = spawn(
+        self._spawn(
             [sys.executable, "-m", "tests.support.localstripe_server", "--port", str(self.port), "--from-scratch"],
             env={**os.environ, "PYTHONPATH": str(ROOT)},
-            log_path=self.log_path,
+            health_path="/_harness/healthz",
         )
-
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"localstripe exited: {self.log_tail(2000)}")
-            try:
-                response = requests.get(f"{self.url}/_harness/healthz", timeout=1)
-            except requests.RequestException:
-                return False
-            return response.status_code == 200 and response.json().get("pid") == self.process.pid
-
-        wait_for(healthy, what="localstripe to answer")
         return self
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_group(self.process)
-            self.process = None
-        release_port(self.port)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
 
     def flush(self) -> None:
         """Forget every object (intents, charges, refunds, events): the next test starts from scratch."""
