@@ -16,6 +16,7 @@ django-csp's decorators, a report-only policy, excluded prefixes) goes through d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from csp.constants import HEADER
@@ -23,6 +24,8 @@ from csp.middleware import CheckableLazyObject, PolicyParts
 from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
 from csp.utils import build_policy, default_config
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from flashsale.csp_policy import CONTENT_SECURITY_POLICY
 
@@ -52,8 +55,6 @@ def origins_from_settings() -> dict[str, list[str]]:
 
 
 class CSPMiddleware(DjangoCSPMiddleware):
-    _cached: tuple[object, dict[str, list[str]], str] | None = None
-
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)
         if report_only:
@@ -67,25 +68,49 @@ class CSPMiddleware(DjangoCSPMiddleware):
         return parts
 
     def process_response(self, request, response):
-        policy = site_policy()
+        fixed = _fixed_policy()
         if (
-            policy.get("EXCLUDE_URL_PREFIXES")
-            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            fixed.through_django_csp
             or getattr(request, "_csp_nonce", None) is not None
             or any(hasattr(response, name) for name in PER_RESPONSE)
-            or (settings.DEBUG and response.status_code in (404, 500))
+            or (fixed.debug and response.status_code in (404, 500))
         ):
             return super().process_response(request, response)
         if HEADER not in response:
-            response[HEADER] = self._policy_without_nonce(policy)
+            response[HEADER] = fixed.header
         # As django-csp does once the header is written: a nonce asked for now could not be in it.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
-    def _policy_without_nonce(self, policy) -> str:
-        added = origins_from_settings()
-        cached = self._cached
-        if cached is None or cached[0] is not policy or cached[1] != added:  # settings changed (tests)
-            cached = (policy, added, build_policy(config=default_config(policy["DIRECTIVES"]), update=added))
-            self._cached = cached
-        return cached[2]
+
+@dataclass(frozen=True)
+class FixedPolicy:
+    """What every response without a nonce gets, read from the settings once (and again when a
+    setting changes: ``setting_changed``, as tests do), not on each response."""
+
+    header: str
+    through_django_csp: bool  # excluded prefixes or a report-only policy: django-csp decides
+    debug: bool
+
+
+_fixed: FixedPolicy | None = None
+
+
+def _fixed_policy() -> FixedPolicy:
+    global _fixed
+    if _fixed is None:
+        policy = site_policy()
+        _fixed = FixedPolicy(
+            header=build_policy(config=default_config(policy["DIRECTIVES"]), update=origins_from_settings()),
+            through_django_csp=bool(
+                policy.get("EXCLUDE_URL_PREFIXES") or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            ),
+            debug=settings.DEBUG,
+        )
+    return _fixed
+
+
+@receiver(setting_changed)
+def _forget_fixed_policy(**kwargs) -> None:
+    global _fixed
+    _fixed = None

@@ -13,12 +13,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 TASK_HEADER = "request_id"
 _ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -29,8 +32,23 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+# A random prefix per process (96 bits, made again in a forked child) and a counter: 32 hex digits
+# like the UUIDs it replaces, as unique across processes and machines, at a fraction of the cost.
+_minted: tuple[str, itertools.count] = ("", itertools.count())
+
+
+def _new_prefix() -> None:
+    global _minted
+    _minted = (secrets.token_hex(12), itertools.count())
+
+
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)
+
+
 def mint_request_id() -> str:
-    return uuid.uuid4().hex
+    prefix, counter = _minted
+    return f"{prefix}{next(counter):08x}"
 
 
 def accepted_request_id(value: str | None) -> str:
@@ -43,7 +61,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
+        # META, not request.headers: that builds a dict of every header on each request.
+        request_id = accepted_request_id(request.META.get(_META_KEY))
         request.request_id = request_id
         # Not reset on the way out: Django logs a 4xx/5xx response after the middleware returned,
         # and that line belongs to this request too. The next request on this thread sets its own.
