@@ -5,8 +5,9 @@ context processors), the same for every shopper who sees the same variant. So th
 rendered once per process and ``SaleVariant`` (session load, phase, what the shopper may do
 there) with a marker where each per-request value goes, split at the markers, and filled per
 request: the CSRF token, the instants and countdowns, the stock version, the shopper's name and
-location, the city picker's selection and the cards (``reservations.cards``). A page with a
-message waiting (``django.contrib.messages``) runs the template in full, with the same context.
+location, the city picker's selection and the cards (``reservations.cards``). Like the other hot
+routes (``flashsale.hot_routes``) the page shows no ``django.contrib.messages``: one waiting is
+shown by the next page that does.
 """
 
 from __future__ import annotations
@@ -123,9 +124,8 @@ def page_urls(session_id: int) -> dict[str, str]:
 
 
 def page_context(variant: SaleVariant, values: dict[str, str]) -> dict[str, Any]:
-    """The template's context: the variant's fields, the page's links and the per-request values."""
-    # Every value is escaped by ``page_values`` or its builder (reservations.cards escapes every card value).
-    safe = {name: mark_safe(value) for name, value in values.items()}  # noqa: S308
+    """The template's context: the variant's fields, the page's links and ``values`` (markup: not escaped again)."""
+    safe = {name: mark_safe(value) for name, value in values.items()}  # noqa: S308  (markers or escaped values)
     return {
         **variant._asdict(),
         "with_forms": variant.logged_in and variant.phase != SalePhase.ENDED,
@@ -133,6 +133,7 @@ def page_context(variant: SaleVariant, values: dict[str, str]) -> dict[str, Any]
         "urls": page_urls(variant.session_id),
         "reserve_label_id": cards.RESERVE_LABEL_ID,
         **safe,
+        "messages": (),
     }
 
 
@@ -146,8 +147,7 @@ _shells: dict[SaleVariant, _Shell] = {}
 
 def _shell(request: Any, variant: SaleVariant, names: list[str]) -> _Shell:
     markers = {name: f"{_MARK}{name}{_MARK}" for name in names}
-    # No messages: a page with one waiting is rendered in full (``render_page``'s caller decides).
-    html = render_to_string(TEMPLATE, {**page_context(variant, markers), "messages": ()}, request=request)
+    html = render_to_string(TEMPLATE, page_context(variant, markers), request=request)
     pieces = html.split(_MARK)
     return _Shell(pieces[0], tuple(zip(pieces[1::2], pieces[2::2], strict=True)))
 

@@ -30,14 +30,13 @@ from flashsale.never_cache import never_cache
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
 from reservations import availability, funnel, pages, refusals, sale_page, services, sold_out
-from reservations.admission import admission_required
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
 from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
 from reservations.snapshot import stock_snapshot
-from reservations.states import ReservationStatus, SalePhase
+from reservations.states import ReservationStatus
 from reservations.waiting_views import join_after_captcha
 
 # The shared stock poll may be served from a cache for this long (its snapshots are at most 1 s old).
@@ -68,8 +67,6 @@ def sale(request, session_id: int):
         return not_found(request, "No such sale", "This sale does not exist, or it is not open for shoppers yet.")
     variant = sale_page.variant_of(visit, now=now)
     values = sale_page.page_values(visit, csrf_token=masked_token(request), now=now)
-    if messages.get_messages(request):  # rare: the full template shows them (and marks them shown)
-        return render(request, sale_page.TEMPLATE, sale_page.page_context(variant, values))
     return HttpResponse(sale_page.render_page(request, variant, values))
 
 
