@@ -1,13 +1,14 @@
-"""The sale page's HTML: the template renders the page around the cards once per variant, each request joins strings.
+"""The sale page's HTML: the template renders the page around the cards once per variant, each request joins bytes.
 
 Django's template engine costs about 300 µs for this page (inheritance, a dozen conditions, the
 context processors), the same for every shopper who sees the same variant. So the page is
 rendered once per process and ``SaleVariant`` (session load, phase, what the shopper may do
-there) with a marker where each per-request value goes, split at the markers, and filled per
-request: the CSRF token, the instants and countdowns, the stock version, the shopper's name and
-location, the city picker's selection and the cards (``reservations.cards``). Like the other hot
-routes (``flashsale.hot_routes``) the page shows no ``django.contrib.messages``: one waiting is
-shown by the next page that does.
+there) with a marker where each per-request value goes, split at the markers and encoded; each
+request joins the pieces with its values (the card list is kept encoded too, so the response is
+never encoded whole): the CSRF token, the instants and countdowns, the stock version, the
+shopper's name and location, the city picker's selection and the cards (``reservations.cards``).
+Like the other hot routes (``flashsale.hot_routes``) the page shows no ``django.contrib.messages``:
+one waiting is shown by the next page that does.
 """
 
 from __future__ import annotations
@@ -81,15 +82,12 @@ def _turn_ends(visit: SaleVisit) -> float:
     return visit.ticket.admitted_until if visit.ticket is not None and admission_required() else 0.0
 
 
-def page_values(visit: SaleVisit, *, csrf_token: str, now: float) -> dict[str, str]:
-    """The per-request values, escaped: what the shell's markers are replaced with.
-
-    Plain strings (a ``SafeString`` each costs ~2 µs): ``page_context`` marks them safe for the template.
-    """
+def page_values(visit: SaleVisit, *, csrf_token: str, now: float) -> dict[str, bytes]:
+    """The per-request values, escaped and encoded: what the shell's markers are replaced with."""
     snapshot, location = visit.snapshot, visit.location
     turn_ends = _turn_ends(visit)
     selected = location.name if location.source == "city" else None
-    return {
+    values = {
         "csrf_token": csrf_token,
         "server_now": f"{now:f}",
         "version": str(snapshot.version),
@@ -101,8 +99,10 @@ def page_values(visit: SaleVisit, *, csrf_token: str, now: float) -> dict[str, s
         "location_name": escape(location.name),
         "shopper_name": escape(visit.username),
         "city_options": pages.city_options(snapshot.session_id, visit.shown, selected=selected),
-        "cards_html": visit.cards_html,
     }
+    encoded = {name: value.encode() for name, value in values.items()}
+    encoded["cards_html"] = visit.cards_html
+    return encoded
 
 
 @functools.lru_cache(maxsize=1024)
@@ -123,9 +123,9 @@ def page_urls(session_id: int) -> dict[str, str]:
     }
 
 
-def page_context(variant: SaleVariant, values: dict[str, str]) -> dict[str, Any]:
-    """The template's context: the variant's fields, the page's links and ``values`` (markup: not escaped again)."""
-    safe = {name: mark_safe(value) for name, value in values.items()}  # noqa: S308  (markers or escaped values)
+def page_context(variant: SaleVariant, markers: dict[str, str]) -> dict[str, Any]:
+    """The template's context: the variant's fields, the page's links and a marker for each per-request value."""
+    safe = {name: mark_safe(marker) for name, marker in markers.items()}  # noqa: S308  (no data in a marker)
     return {
         **variant._asdict(),
         "with_forms": variant.logged_in and variant.phase != SalePhase.ENDED,
@@ -138,8 +138,8 @@ def page_context(variant: SaleVariant, values: dict[str, str]) -> dict[str, Any]
 
 
 class _Shell(NamedTuple):
-    first: str
-    rest: tuple[tuple[str, str], ...]  # (value name, the markup after it)
+    first: bytes
+    rest: tuple[tuple[str, bytes], ...]  # (value name, the markup after it), UTF-8
 
 
 _shells: dict[SaleVariant, _Shell] = {}
@@ -149,10 +149,11 @@ def _shell(request: Any, variant: SaleVariant, names: list[str]) -> _Shell:
     markers = {name: f"{_MARK}{name}{_MARK}" for name in names}
     html = render_to_string(TEMPLATE, page_context(variant, markers), request=request)
     pieces = html.split(_MARK)
-    return _Shell(pieces[0], tuple(zip(pieces[1::2], pieces[2::2], strict=True)))
+    rest = zip(pieces[1::2], (piece.encode() for piece in pieces[2::2]), strict=True)
+    return _Shell(pieces[0].encode(), tuple(rest))
 
 
-def render_page(request: Any, variant: SaleVariant, values: dict[str, str]) -> str:
+def render_page(request: Any, variant: SaleVariant, values: dict[str, bytes]) -> bytes:
     """The page for ``variant`` with ``values`` in place: the template runs once per variant and process."""
     shell = _shells.get(variant)
     if shell is None:
@@ -164,7 +165,7 @@ def render_page(request: Any, variant: SaleVariant, values: dict[str, str]) -> s
     for name, markup in shell.rest:
         out.append(values[name])
         out.append(markup)
-    return "".join(out)
+    return b"".join(out)
 
 
 def forget_shells(**_kwargs: Any) -> None:
