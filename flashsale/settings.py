@@ -77,11 +77,11 @@ MIDDLEWARE = [
     "flashsale.middleware.ServiceUnavailableMiddleware",
 ]
 
-# The requests a sale's peak is made of (reserve POSTs, stock polls) skip these middleware
-# (flashsale/hot_routes.py): they are never static files, never need a slash appended, never
-# show a message. Everything else in MIDDLEWARE (security, sessions, CSRF, auth) still runs.
+# The requests a sale's peak is made of (sale pages, reserve POSTs, stock polls) skip these
+# middleware (flashsale/hot_routes.py): they are never static files, never need a slash appended,
+# never show a message. Everything else in MIDDLEWARE (security, sessions, CSRF, auth) still runs.
 FLASHSALE_HOT_ROUTE_PATTERN = os.environ.get(
-    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|reserve/|stock\.json|mine\.json)$"
+    "FLASHSALE_HOT_ROUTE_PATTERN", r"^/sessions/\d+/(?:items/\d+/reserve/|reserve/|stock\.json|mine\.json)?$"
 )
 FLASHSALE_HOT_ROUTE_SKIPPED_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -173,7 +173,7 @@ class CardList:
     read_at: float  # the snapshot it shows
     parts: tuple[str, ...]
     position: dict[int, int]  # item id -> index in ``parts``
-    html: str
+    html: bytes  # encoded once: the response is bytes, and 50 KB of text cost ~30 µs to encode
 
 
 _lists: dict[tuple[int, str, bool, bool], CardList] = {}
@@ -206,7 +206,7 @@ def card_list(
         parts.append(
             render_card(snapshot.session_id, item, view, remaining=remaining, held=0, distance=distance, forms=forms)
         )
-    built = CardList(read_at=snapshot.read_at, parts=tuple(parts), position=position, html="".join(parts))
+    built = CardList(read_at=snapshot.read_at, parts=tuple(parts), position=position, html="".join(parts).encode())
     if len(_lists) >= MAX_LISTS:
         _lists.clear()
     _lists[key] = built
@@ -221,8 +221,8 @@ def personal_cards(
     *,
     own_counts: dict[int, int],
     now: float,
-) -> str:
-    """``cards`` with the cards of the items the shopper holds rendered again with their count."""
+) -> bytes:
+    """``cards`` with the cards of the items the shopper holds rendered again with their count (UTF-8)."""
     held = {item_id: units for item_id, units in own_counts.items() if units > 0 and item_id in cards.position}
     if not held:
         return cards.html
@@ -244,7 +244,7 @@ def personal_cards(
             distance=distances.get(item_id),
             forms=phase != SalePhase.ENDED,
         )
-    return "".join(parts)
+    return "".join(parts).encode()
 
 
 def forget_cards() -> None:

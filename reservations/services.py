@@ -194,7 +194,7 @@ class SaleVisit:
     snapshot: StockSnapshot
     shown: SessionDisplay
     location: Location
-    cards_html: str
+    cards_html: bytes  # UTF-8, as the response sends it
     entry: Entry
     ticket: Ticket | None  # None for a shopper who is not logged in
     username: str

@@ -8,7 +8,6 @@ from a User row.
 
 from __future__ import annotations
 
-import functools
 import math
 from urllib.parse import urlencode
 
@@ -18,28 +17,26 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import parse_etags
-from django.utils.safestring import mark_safe
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flashsale import clock
 from flashsale.auth import session_user_id
 from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
+from flashsale.csrf_tokens import masked_token
+from flashsale.never_cache import never_cache
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, cards, funnel, pages, refusals, services, sold_out
-from reservations.admission import admission_required
+from reservations import availability, funnel, pages, refusals, sale_page, services, sold_out
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
 from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
 from reservations.snapshot import stock_snapshot
-from reservations.states import ReservationStatus, SalePhase
+from reservations.states import ReservationStatus
 from reservations.waiting_views import join_after_captcha
 
 # The shared stock poll may be served from a cache for this long (its snapshots are at most 1 s old).
@@ -56,21 +53,6 @@ def _sale_url(session_id: int) -> str:
     return reverse("reservations-sale", args=[session_id])
 
 
-@functools.lru_cache(maxsize=1024)
-def _sale_page_urls(session_id: int) -> dict[str, str]:
-    """The sale page's own links, reversed once per session and process (a reverse costs ~20 µs)."""
-    return {
-        "stock": reverse("reservations-stock", args=[session_id]),
-        "mine": reverse("reservations-mine-counts", args=[session_id]),
-        "location": reverse("reservations-location", args=[session_id]),
-        "captcha": reverse("reservations-captcha", args=[session_id]),
-        "waiting": reverse("reservations-waiting", args=[session_id]),
-        "reserve": reverse("reservations-reserve-chosen", args=[session_id]),
-        "script": static("js/sale.js"),
-        "captcha_script": static("js/captcha.js"),
-    }
-
-
 @never_cache
 @require_GET
 def sale(request, session_id: int):
@@ -83,44 +65,9 @@ def sale(request, session_id: int):
     )
     if visit is None:
         return not_found(request, "No such sale", "This sale does not exist, or it is not open for shoppers yet.")
-    snapshot, location = visit.snapshot, visit.location
-    phase = snapshot.phase(now)
-    admitted_until = visit.ticket.admitted_until if visit.ticket is not None and admission_required() else 0.0
-    context = {
-        "session": snapshot,
-        "phase": phase,
-        "cards_html": mark_safe(visit.cards_html),  # noqa: S308  (reservations.cards escapes every value)
-        "has_cards": bool(visit.shown.item_ids),
-        "with_forms": visit.logged_in and phase != SalePhase.ENDED,
-        "city_options": pages.city_options(
-            session_id, visit.shown, selected=location.name if location.source == "city" else None
-        ),
-        "has_cities": bool(visit.shown.cities),
-        "urls": _sale_page_urls(session_id),
-        "location": location,
-        "logged_in": visit.logged_in,
-        # The header, from the ticket or the session: the page never reads the User row or its cache.
-        "shopper_nav": {"logged_in": visit.logged_in, "name": visit.username},
-        "has_pass": visit.has_pass(now),
-        "admitted": visit.admitted(now),
-        "version": snapshot.version,
-        "now": now,
-        "opens_in": pages.countdown_label(snapshot.starts_at - now),
-        "ends_in": pages.countdown_label(snapshot.ends_at - now),
-        "reserve_label_id": cards.RESERVE_LABEL_ID,
-        # How long the waiting room's admission lets this shopper reserve, said before it runs out.
-        "admitted_until": admitted_until if admitted_until > now else 0.0,
-        # The instants the page's script reads, written here once (a template filter each costs more).
-        "stamps": {
-            "now": f"{now:f}",
-            "starts": f"{snapshot.starts_at:f}",
-            "ends": f"{snapshot.ends_at:f}",
-            "pass_until": f"{admitted_until:f}",
-        },
-        "pass_minutes": settings.FLASHSALE_ADMISSION_PASS_SECONDS // 60,
-        "pass_left": pages.countdown_label(admitted_until - now),
-    }
-    return render(request, "reservations/sale.html", context)
+    variant = sale_page.variant_of(visit, now=now)
+    values = sale_page.page_values(visit, csrf_token=masked_token(request), now=now)
+    return HttpResponse(sale_page.render_page(request, variant, values))
 
 
 def not_found(request, title: str, message: str):
@@ -281,7 +228,7 @@ def _outcome(request, status: int, title: str, message: str, session_id: int, *,
         "title": title,
         "message": message,
         "back_url": _sale_url(session_id),
-        "shopper_nav": {"logged_in": logged_in, "name": ""},
+        "shopper_nav": {"logged_in": logged_in},
         **extra,
     }
     return render(request, "reservations/outcome.html", context, status=status)

@@ -38,8 +38,8 @@ def redis_conn():
 
     conn = get_redis_connection("default")
     flush(conn)
-    # The crowd's path keeps copies per process (display data, stock snapshots, card lists, the
-    # sold-out memo); with Redis emptied they must go too (on SQLite the next test's session may
+    # The crowd's path keeps copies per process (display data, stock snapshots, card lists, page
+    # shells, the sold-out memo); with Redis emptied they must go too (on SQLite the next test's session may
     # even reuse this one's id).
     forget_process_copies()
     yield conn
@@ -48,12 +48,13 @@ def redis_conn():
 
 
 def forget_process_copies() -> None:
-    from reservations import availability, cards, display, snapshot, sold_out
+    from reservations import availability, cards, display, sale_page, snapshot, sold_out
 
     display.forget_display_data()
     snapshot.forget_snapshots()
     sold_out.forget_all()
     cards.forget_cards()
+    sale_page.forget_shells()
     availability.forget_orders()
 
 

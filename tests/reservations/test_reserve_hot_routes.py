@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import pytest
@@ -64,10 +65,17 @@ def _call(
     return answer
 
 
-def test_only_the_reserve_and_stock_routes_take_the_short_list(app):
-    assert app.handler_for("/sessions/12/items/34/reserve/") is app.hot
-    assert app.handler_for("/sessions/12/stock.json") is app.hot
-    for path in ("/sessions/12/", "/sessions/12/items/34/reserve", "/admin/", "/", "/sessions/12/stock.json/x"):
+def test_only_the_sale_page_reserve_and_stock_routes_take_the_short_list(app):
+    for path in ("/sessions/12/", "/sessions/12/items/34/reserve/", "/sessions/12/reserve/", "/sessions/12/stock.json"):
+        assert app.handler_for(path) is app.hot, path
+    for path in (
+        "/sessions/12",
+        "/sessions/12/items/34/reserve",
+        "/sessions/12/location/",
+        "/admin/",
+        "/",
+        "/sessions/12/stock.json/x",
+    ):
         assert app.handler_for(path) is app.site, path
 
 
@@ -103,6 +111,19 @@ def test_a_reserve_without_the_csrf_token_is_refused_on_the_short_list(app, shop
     assert reserved["headers"]["X-Content-Type-Options"] == "nosniff"
     assert reserved["headers"]["Content-Length"] == str(len(reserved["body"]))
     assert "Referrer-Policy" in reserved["headers"]
+
+
+def test_the_sale_page_on_the_short_list_gives_a_token_its_form_posts_with(app, shopper, load_sale, clock):
+    sale = load_sale(quantities=[5])
+    give_pass(shopper, sale.id, now=clock.now())
+    cookies = {"sessionid": shopper.cookies["sessionid"].value, "csrftoken": CSRF}
+    page = _call(app, "GET", reverse("reservations-sale", args=[sale.id]), cookies=cookies)
+    assert page["status"] == 200 and page["headers"]["Content-Length"] == str(len(page["body"]))
+    assert "no-store" in page["headers"]["Cache-Control"] and page["headers"]["X-Frame-Options"] == "DENY"
+    (token,) = set(re.findall(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page["body"]))
+    body = b"csrfmiddlewaretoken=" + token + f"&item={sale.item.pk}".encode()
+    reserved = _call(app, "POST", reverse("reservations-reserve-chosen", args=[sale.id]), cookies=cookies, body=body)
+    assert reserved["status"] == 303 and "/checkout/?token=" in reserved["headers"]["Location"]
 
 
 def test_an_anonymous_reserve_on_the_short_list_goes_to_the_login_page(app, load_sale):
