@@ -20,7 +20,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.http import parse_etags
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,14 +30,14 @@ from flashsale.client_ip import client_ip
 from flashsale.context_processors import SITE_NAME
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, cards, funnel, pages, refusals, services, sold_out
+from reservations import availability, cards, early_answers, funnel, pages, refusals, services, sold_out
 from reservations.admission import admission_required
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
 from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
-from reservations.snapshot import stock_snapshot
+from reservations.snapshot import etag_matches, stock_snapshot
 from reservations.states import ReservationStatus, SalePhase
 from reservations.waiting_views import join_after_captcha
 
@@ -139,21 +138,17 @@ def stock_json(request, session_id: int):
     response: HttpResponse
     if snapshot is None:
         response = JsonResponse({"error": "not_found"}, status=404)
-    elif _matches(request.headers.get("If-None-Match", ""), snapshot.etag):
+        response.headers["Cache-Control"] = f"public, max-age={POLL_MAX_AGE_SECONDS}"
+        return response
+    not_modified = etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), snapshot.etag)
+    if not_modified:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(snapshot.poll_body(), content_type="application/json")
-    if snapshot is not None:
-        response.headers["ETag"] = snapshot.etag
+    response.headers["ETag"] = snapshot.etag
     response.headers["Cache-Control"] = f"public, max-age={POLL_MAX_AGE_SECONDS}"
-    return response
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """If-None-Match compares weakly (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"`` and ``W/"x"``."""
-    if not if_none_match:
-        return False
-    return any(tag == "*" or tag.removeprefix("W/") == etag.removeprefix("W/") for tag in parse_etags(if_none_match))
+    # Built from the snapshot alone: the hot routes replay it while the snapshot is current.
+    return early_answers.mark(response, early_answers.stock_answer(snapshot, not_modified=not_modified))
 
 
 @never_cache
@@ -380,7 +375,8 @@ def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[s
     # The crowd after a sell-out: refused from this process's memory before anything is parsed
     # (reservations.sold_out: memory can only refuse, never reserve).
     if sold_out.refuses(session_id, item_id, now=now):
-        return _expected(_sold_out(session_id))
+        # Nothing of the request was read: the hot routes may replay this answer (early_answers).
+        return early_answers.mark(_expected(_sold_out(session_id)), early_answers.sold_out_answer(session_id, item_id))
     quantity = next((value for name in quantity_fields if (value := request.POST.get(name))), None)
     click = services.ReserveClick(
         session_id=session_id,
