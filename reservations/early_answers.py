@@ -4,8 +4,9 @@ Two requests make most of a sale's crowd and are answered from what the process 
 
 - the shared stock poll (``GET /sessions/<id>/stock.json``) while the session's snapshot is
   fresh (``reservations.snapshot``): 304 when ``If-None-Match`` names its ETag, else its body;
-- a Reserve click on an item the sold-out memo holds (``POST /sessions/<id>/items/<item>/reserve/``,
-  ``reservations.sold_out``): the 409 page.
+- a Reserve click on an item the sold-out memo holds (``reservations.sold_out``): the 409 page,
+  on the item's own URL (``POST /sessions/<id>/items/<item>/reserve/``) and on the sale page's
+  one form (``POST /sessions/<id>/reserve/``, the item named by a short form body).
 
 ``predict`` says which answer a request will get (an ``EarlyAnswer``) from the WSGI environ alone;
 the views mark the answer they built from memory with the same ``EarlyAnswer`` (``mark``). The hot
@@ -17,17 +18,25 @@ Django, which reads Redis again as before.
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from reservations import snapshot, sold_out
 
 # The URL patterns of reservations/urls.py (``<int:...>`` is ``[0-9]+``), matched whole.
 STOCK_PATH = re.compile(r"/sessions/([0-9]+)/stock\.json")
 RESERVE_PATH = re.compile(r"/sessions/([0-9]+)/items/([0-9]+)/reserve/")
+CHOSEN_PATH = re.compile(r"/sessions/([0-9]+)/reserve/")
 STOCK_ROUTE = "reservations-stock"
 RESERVE_ROUTE = "reservations-reserve"
+CHOSEN_ROUTE = "reservations-reserve-chosen"
+# The sale page's one form posts a few short fields; a larger body is left to Django.
+MAX_CHOSEN_BODY = 1024
+FORM = "application/x-www-form-urlencoded"
+ITEM_ID = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -48,12 +57,12 @@ def stock_answer(current: snapshot.StockSnapshot, *, not_modified: bool) -> Earl
     return EarlyAnswer(STOCK_ROUTE, ("stock", current.session_id, not_modified), source=current)
 
 
-def sold_out_answer(session_id: int, item_id: int) -> EarlyAnswer:
-    # The 409 page is the session's, whichever item was clicked.
-    return EarlyAnswer(RESERVE_ROUTE, ("sold_out", session_id), item_id=item_id)
+def sold_out_answer(session_id: int, item_id: int, *, route: str = RESERVE_ROUTE) -> EarlyAnswer:
+    # The 409 page is the session's, whichever item was clicked and through which form.
+    return EarlyAnswer(route, ("sold_out", session_id), item_id=item_id)
 
 
-def predict(method: str, path: str, environ: Mapping[str, object], *, now: float) -> EarlyAnswer | None:
+def predict(method: str, path: str, environ: MutableMapping, *, now: float) -> EarlyAnswer | None:
     """The answer memory gives this request now, or None when Django must decide."""
     if method == "GET":
         found = STOCK_PATH.fullmatch(path)
@@ -64,14 +73,43 @@ def predict(method: str, path: str, environ: Mapping[str, object], *, now: float
             return None
         given = environ.get("HTTP_IF_NONE_MATCH")
         return stock_answer(current, not_modified=isinstance(given, str) and snapshot.etag_matches(given, current.etag))
-    if method == "POST":
-        found = RESERVE_PATH.fullmatch(path)
-        if found is None:
+    if method != "POST":
+        return None
+    found = RESERVE_PATH.fullmatch(path)
+    if found is not None:
+        session_id, item_id, route = int(found[1]), int(found[2]), RESERVE_ROUTE
+    else:
+        found = CHOSEN_PATH.fullmatch(path)
+        chosen = _chosen_item(environ) if found is not None else None
+        if found is None or chosen is None:
             return None
-        session_id, item_id = int(found[1]), int(found[2])
-        if sold_out.is_sold_out(session_id, item_id, now=now):
-            return sold_out_answer(session_id, item_id)
+        session_id, item_id, route = int(found[1]), chosen, CHOSEN_ROUTE
+    if sold_out.is_sold_out(session_id, item_id, now=now):
+        return sold_out_answer(session_id, item_id, route=route)
     return None
+
+
+def _chosen_item(environ: MutableMapping) -> int | None:
+    """The item the sale page's form names (``item``, its last value, as ``request.POST`` reads it).
+
+    The body is read here and handed on to Django unchanged, as ``flashsale.chunked_bodies`` does.
+    Anything but a short plain form with a plain number goes to Django.
+    """
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if environ.get("CONTENT_TYPE") != FORM or not 0 < length <= MAX_CHOSEN_BODY:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    try:
+        fields = parse_qsl(body.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    item = next((value for name, value in reversed(fields) if name == "item"), "")
+    return int(item) if ITEM_ID.fullmatch(item) else None
 
 
 def replayed(answer: EarlyAnswer) -> None:

@@ -310,3 +310,33 @@ def test_over_https_the_recorded_answer_is_the_secure_one(load_sale, settings):
     assert "Strict-Transport-Security" in over_https["headers"]
     assert "Strict-Transport-Security" not in _replayed(app, "GET", poll)["headers"]
     assert _without_request_id(over_https) == _without_request_id(call_wsgi(app.hot, "GET", poll, **secure))
+
+
+# --- the sale page's one form --------------------------------------------------------------------
+
+
+def test_a_sold_out_click_through_the_sale_pages_form_is_replayed_too(app, load_sale, make_user, clock, redis_conn):
+    sale = load_sale(quantities=[1, 5], limit=1)
+    sold, other = sale.items
+    reserve_units(sale.id, sold.pk, user_id=make_user().pk, quantity=1, txn_id="A" * 26, now=clock.now())
+    cookies = _ready_shopper(make_user, sale, clock)
+    form = reverse("reservations-reserve-chosen", args=[sale.id])
+
+    def click(item_id, **request):
+        body = f"csrfmiddlewaretoken={CSRF}&item={item_id}&q{item_id}=1".encode()
+        return call_wsgi(app, "POST", form, cookies=cookies, body=body, **request)
+
+    for _ in range(2):
+        assert click(sold.pk)["status"] == 409
+    chosen_before = _timed("reservations-reserve-chosen", "POST", 409)
+    answers = []
+    sent = commands_during(redis_conn, lambda: answers.append(click(sold.pk)))
+    body = f"csrfmiddlewaretoken={CSRF}&item={sold.pk}&q{sold.pk}=1".encode()
+    stack = call_wsgi(app.hot, "POST", form, cookies=cookies, body=body)
+
+    assert sent == []
+    assert _without_request_id(answers[0]) == _without_request_id(stack)
+    assert _timed("reservations-reserve-chosen", "POST", 409) == chosen_before + 2
+    # The body read to find the item reaches Django whole: the other item is reserved.
+    assert click(other.pk)["status"] == 303
+    assert call_wsgi(app, "POST", form, cookies=cookies, body=b"item=x", csrf=CSRF)["status"] == 400
