@@ -7,6 +7,12 @@ CommonMiddleware (the hot URLs are exact, so APPEND_SLASH/PREPEND_WWW never appl
 (these views never show one). Security headers, sessions, CSRF, authentication, X-Frame-Options
 and the 503 page stay, and a middleware added to MIDDLEWARE later is on the hot routes too.
 
+Before that list, the stock poll and Reserve clicks on an item this process knows is sold out
+are answered from memory (``reservations.early_answers``): the answer the stack built for the
+same kind of request, recorded once and replayed with the request's own id
+(``flashsale.recorded_answers``). No request object, middleware, URL resolution or view runs for
+them; the request metrics still count them.
+
 Django's test client builds its own handler from MIDDLEWARE, so view tests run the whole list;
 the tests that serve the site with gunicorn run this one.
 """
@@ -14,10 +20,16 @@ the tests that serve the site with gunicorn run this one.
 from __future__ import annotations
 
 import re
+import time
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponse
+
+from flashsale import clock, recorded_answers
+from flashsale.metrics import observe_request
+from flashsale.request_context import begin_request
+from reservations import early_answers
 
 
 def hot_route_middleware() -> list[str]:
@@ -51,15 +63,51 @@ class ShortStackHandler(WSGIHandler):
 
 
 class HotRouteApplication:
-    """The site's WSGI application: hot routes through the short list, the rest through MIDDLEWARE."""
+    """The site's WSGI application: hot routes through the short list, the rest through MIDDLEWARE.
+
+    Before the short list, the stock poll and sold-out clicks that this process can answer from
+    memory get the answer the stack built for them before, replayed (``early_answer``).
+    """
 
     def __init__(self):
         self.site = WSGIHandler()
         self.hot = ShortStackHandler(hot_route_middleware())
         self.pattern = re.compile(settings.FLASHSALE_HOT_ROUTE_PATTERN)
+        self.recordings = recorded_answers.Recordings()
 
     def handler_for(self, path: str) -> WSGIHandler:
         return self.hot if self.pattern.match(path) else self.site
 
     def __call__(self, environ, start_response):
-        return self.handler_for(environ.get("PATH_INFO", ""))(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        if not self.pattern.match(path):
+            return self.site(environ, start_response)
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD", "").upper()
+        answer = early_answers.predict(method, path, environ, now=clock.now_ts())
+        if answer is None:
+            return self.hot(environ, start_response)
+        return self.early_answer(answer, method, environ, start_response, started=started)
+
+    def early_answer(self, answer: early_answers.EarlyAnswer, method: str, environ, start_response, *, started: float):
+        """The recorded answer when there is one for this kind of request, else the stack's (recorded)."""
+        secure = recorded_answers.request_shape(environ)
+        if secure is None:
+            return self.hot(environ, start_response)
+        key = (answer.key, secure)
+        recording = self.recordings.get(key, answer.source)
+        if recording is None:
+            body, recording = recorded_answers.record(
+                self.hot,
+                environ,
+                start_response,
+                keep=lambda response: answer.same_as(early_answers.marked(response)),
+                source=answer.source,
+            )
+            if recording is not None:
+                self.recordings.keep(key, recording)
+            return body
+        replayed = recording.replay(begin_request(environ), start_response)
+        early_answers.replayed(answer)
+        observe_request(answer.route, method, recording.status, started=started)
+        return replayed

@@ -69,18 +69,28 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self._children: dict[tuple[str, str, int], Histogram] = {}
 
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        method = request.method if request.method in KNOWN_METHODS else "other"
-        key = (route_label(request), method, response.status_code)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = REQUEST_DURATION.labels(key[0], method, str(key[2]))
-        child.observe(time.perf_counter() - started)
+        observe_request(route_label(request), request.method, response.status_code, started=started)
         return response
+
+
+_children: dict[tuple[str, str, int], Histogram] = {}
+
+
+def observe_request(route: str, method: str | None, status: int, *, started: float) -> None:
+    """One request of ``route`` answered now, timed from ``started`` (``time.perf_counter()``).
+
+    The middleware's, and the answers the hot routes give before Django (``flashsale.hot_routes``).
+    """
+    method = method if method in KNOWN_METHODS else "other"
+    key = (route, method, status)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = REQUEST_DURATION.labels(route, method, str(status))
+    child.observe(time.perf_counter() - started)
 
 
 # --- the scrape -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -56,17 +57,23 @@ def accepted_request_id(value: str | None) -> str:
     return value if value and _ACCEPTED.match(value) else mint_request_id()
 
 
+def begin_request(environ: Mapping[str, object]) -> str:
+    """The id of the request whose WSGI environ (or ``request.META``) this is, set for its log lines."""
+    given = environ.get(_META_KEY)
+    request_id = accepted_request_id(given if isinstance(given, str) else None)
+    # Not reset on the way out: Django logs a 4xx/5xx response after the middleware returned,
+    # and that line belongs to this request too. The next request on this thread sets its own.
+    _request_id.set(request_id)
+    return request_id
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         # META, not request.headers: that builds a dict of every header on each request.
-        request_id = accepted_request_id(request.META.get(_META_KEY))
-        request.request_id = request_id
-        # Not reset on the way out: Django logs a 4xx/5xx response after the middleware returned,
-        # and that line belongs to this request too. The next request on this thread sets its own.
-        _request_id.set(request_id)
+        request.request_id = request_id = begin_request(request.META)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

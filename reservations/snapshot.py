@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.http import parse_etags
 
 from flashsale import clock
 from flashsale.store import keys
@@ -96,10 +97,23 @@ def max_age_seconds() -> float:
 def stock_snapshot(session_id: int, *, now: float | None = None) -> StockSnapshot | None:
     """The session's snapshot, read again when it is older than ``max_age_seconds()``; None if not loaded."""
     at = clock.now_ts() if now is None else now
+    return fresh_snapshot(session_id, now=at) or read_snapshot(session_id, now=at)
+
+
+def fresh_snapshot(session_id: int, *, now: float) -> StockSnapshot | None:
+    """The snapshot this process holds if it is younger than ``max_age_seconds()``, else None (no Redis)."""
     cached = _snapshots.get(session_id)
-    if cached is not None and 0 <= at - cached.read_at < max_age_seconds():
+    if cached is not None and 0 <= now - cached.read_at < max_age_seconds():
         return cached
-    return read_snapshot(session_id, now=at)
+    return None
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"`` and ``W/"x"``."""
+    if not if_none_match:
+        return False
+    bare = etag.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == bare for tag in parse_etags(if_none_match))
 
 
 def read_snapshot(session_id: int, *, now: float) -> StockSnapshot | None:

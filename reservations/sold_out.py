@@ -57,8 +57,22 @@ def refuses(session_id: int, item_id: int, *, now: float) -> bool:
     """Whether to refuse a click on the item from memory (it is then counted for /metrics)."""
     if not is_sold_out(session_id, item_id, now=now):
         return False
-    REFUSED_FROM_MEMORY.labels(str(session_id), str(item_id)).inc()
+    count_refusal(session_id, item_id)
     return True
+
+
+# The counter's children by item: ``labels()`` takes a lock and formats the labels on every call.
+_counted: dict[tuple[int, int], Counter] = {}
+
+
+def count_refusal(session_id: int, item_id: int) -> None:
+    """One click refused from memory (by the view, or by ``reservations.early_answers``)."""
+    child = _counted.get((session_id, item_id))
+    if child is None:
+        if len(_counted) >= MAX_ITEMS:
+            _counted.clear()
+        child = _counted[(session_id, item_id)] = REFUSED_FROM_MEMORY.labels(str(session_id), str(item_id))
+    child.inc()
 
 
 def learn(session_id: int, remaining: Mapping[int, int], *, now: float) -> None:

@@ -18,7 +18,6 @@ from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedir
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from flashsale import clock
@@ -29,13 +28,13 @@ from flashsale.csrf_tokens import masked_token
 from flashsale.never_cache import never_cache
 from flashsale.rate_limits import wait_seconds
 from flashsale.views import ratelimited
-from reservations import availability, funnel, pages, refusals, sale_page, services, sold_out
+from reservations import availability, early_answers, funnel, pages, refusals, sale_page, services, sold_out
 from reservations.captcha_form import CaptchaForm
 from reservations.checkout import checkout_url_for
 from reservations.display import names_of
 from reservations.holds import Reservation
 from reservations.shopper import InvalidLocation, ShopperSession
-from reservations.snapshot import stock_snapshot
+from reservations.snapshot import etag_matches, stock_snapshot
 from reservations.states import ReservationStatus
 from reservations.waiting_views import join_after_captcha
 
@@ -86,21 +85,17 @@ def stock_json(request, session_id: int):
     response: HttpResponse
     if snapshot is None:
         response = JsonResponse({"error": "not_found"}, status=404)
-    elif _matches(request.headers.get("If-None-Match", ""), snapshot.etag):
+        response.headers["Cache-Control"] = f"public, max-age={POLL_MAX_AGE_SECONDS}"
+        return response
+    not_modified = etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), snapshot.etag)
+    if not_modified:
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(snapshot.poll_body(), content_type="application/json")
-    if snapshot is not None:
-        response.headers["ETag"] = snapshot.etag
+    response.headers["ETag"] = snapshot.etag
     response.headers["Cache-Control"] = f"public, max-age={POLL_MAX_AGE_SECONDS}"
-    return response
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """If-None-Match compares weakly (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"`` and ``W/"x"``."""
-    if not if_none_match:
-        return False
-    return any(tag == "*" or tag.removeprefix("W/") == etag.removeprefix("W/") for tag in parse_etags(if_none_match))
+    # Built from the snapshot alone: the hot routes replay it while the snapshot is current.
+    return early_answers.mark(response, early_answers.stock_answer(snapshot, not_modified=not_modified))
 
 
 @never_cache
@@ -327,7 +322,8 @@ def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[s
     # The crowd after a sell-out: refused from this process's memory before anything is parsed
     # (reservations.sold_out: memory can only refuse, never reserve).
     if sold_out.refuses(session_id, item_id, now=now):
-        return _expected(_sold_out(session_id))
+        # Nothing of the request was read: the hot routes may replay this answer (early_answers).
+        return early_answers.mark(_expected(_sold_out(session_id)), early_answers.sold_out_answer(session_id, item_id))
     quantity = next((value for name in quantity_fields if (value := request.POST.get(name))), None)
     click = services.ReserveClick(
         session_id=session_id,

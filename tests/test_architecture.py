@@ -38,6 +38,7 @@ HOT_PATH = tuple(
         "snapshot",
         "sold_out",
         "cards",
+        "early_answers",
     )
 )
 HOT_PATH_MAY_USE = ("reservations", GROUND_FLOOR, "flashsale.clock", "plans.states")

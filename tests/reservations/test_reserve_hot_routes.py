@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import sys
 
 import pytest
 from django.urls import reverse
@@ -12,6 +10,7 @@ from django.urls import reverse
 from flashsale.hot_routes import HotRouteApplication, hot_route_middleware
 from tests.support.passes import give_pass
 from tests.support.redis_monitor import commands_during
+from tests.support.wsgi_calls import call_wsgi
 
 CSRF = "k" * 32
 
@@ -21,48 +20,9 @@ def app():
     return HotRouteApplication()
 
 
-def _call(
-    app,
-    method: str,
-    path: str,
-    *,
-    cookies: dict | None = None,
-    body: bytes = b"",
-    csrf: str | None = None,
-    extra: dict | None = None,
-):
+def _call(app, method: str, path: str, **request) -> dict:
     """One request through the WSGI application itself, as gunicorn would send it."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-    }
-    if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    if csrf:
-        environ["HTTP_X_CSRFTOKEN"] = csrf
-    environ.update(extra or {})
-    answer = {}
-
-    def start_response(status, headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = dict(headers)
-
-    chunks = app(environ, start_response)
-    answer["body"] = b"".join(chunks)
-    chunks.close()
-    return answer
+    return call_wsgi(app, method, path, **request)
 
 
 def test_only_the_sale_page_reserve_and_stock_routes_take_the_short_list(app):
