@@ -239,7 +239,8 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
         str(request.item_id),
         str(request.quantity),
         lua_number(now),
-        str(int(ttl)),
+        # The expiry as the txn hash keeps it (milliseconds): formatted here, not in the script.
+        f"{now + int(ttl):.3f}",
         settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
         str(sid),
         *user_args,
