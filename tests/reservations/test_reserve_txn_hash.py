@@ -7,19 +7,35 @@ from decimal import Decimal
 import pytest
 
 from flashsale.store import keys
+from flashsale.store.replies import as_str
 from reservations.drain import drain_session
 from reservations.holds import KnownShopper, ReserveRequest, reserve, reserve_units, transaction_state
 from reservations.models import Transaction
+from reservations.txns import spread
 
 TXN = "01JDZX3YQ8M7T5V0A2B4C6D8E1"
 
 
-def test_a_hold_without_arrival_or_location_writes_neither(load_sale, make_user, clock):
+def test_a_hold_without_arrival_or_location_writes_neither(load_sale, make_user, redis_conn, clock):
     sale = load_sale(quantities=[3])
     user = make_user()
 
     reserve_units(sale.id, sale.item.pk, user_id=user.pk, quantity=1, txn_id=TXN, now=clock.now())
 
+    stored = {as_str(k) for k in redis_conn.hgetall(keys.txn(sale.id, TXN))}
+    # What only the drainer and "my reservations" read is one packed field.
+    assert stored == {
+        "txn",
+        "user",
+        "item",
+        "units",
+        "quantity",
+        "amount",
+        "currency",
+        "status",
+        "expires_at",
+        "placed",
+    }
     txn = transaction_state(sale.id, TXN)
     assert set(txn) == {
         "txn", "user", "item", "units", "quantity", "amount", "currency", "status", "reserved_at", "expires_at", "kid",
@@ -66,3 +82,11 @@ def test_amounts_are_exact_whatever_the_price_looks_like(
 
     assert str(held.amount) == amount
     assert transaction_state(sale.id, TXN)["amount"] == amount
+
+
+def test_a_hash_written_field_by_field_reads_the_same():
+    """A session rebuilt from PostgreSQL writes every field; the packed form spreads to the same."""
+    packed = {"txn": "T", "status": "reserved", "placed": "1900000000.5||48.8566|2.3522|k1"}
+    separate = {"txn": "T", "status": "reserved", "reserved_at": "1900000000.5", "latitude": "48.8566",
+                "longitude": "2.3522", "kid": "k1"}  # fmt: skip
+    assert spread(packed) == spread(separate) == separate
