@@ -25,6 +25,7 @@ from reservations import display
 from reservations.holds import Reservation
 from reservations.refusals import TicketNotAccepted
 from reservations.states import SalePhase
+from reservations.txns import spread
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 NEAREST = lua_script(LUA_DIR / "nearest.lua")
@@ -250,7 +251,7 @@ def _user_reservations_in(r: Any, user_id: int, session_id: int) -> list[HeldRes
     for txn_id in txn_ids:
         pipe.hgetall(keys.txn(session_id, txn_id))
     session_name, *raws = pipe.execute()
-    txns = [(txn_id, decode_map(raw)) for txn_id, raw in zip(txn_ids, raws, strict=True) if raw]
+    txns = [(txn_id, spread(decode_map(raw))) for txn_id, raw in zip(txn_ids, raws, strict=True) if raw]
     pipe = r.pipeline(transaction=False)
     for _, data in txns:
         pipe.hget(keys.item(session_id, as_int(data.get("item"))), "name")

@@ -40,6 +40,7 @@ from reservations.display import SessionDisplay, loaded_display
 from reservations.models import Transaction
 from reservations.states import NEXT_STATUSES, ReservationStatus
 from reservations.tokens import TokenClaims, TokenError, sign_token
+from reservations.txns import spread
 
 log = logging.getLogger(__name__)
 
@@ -373,19 +374,19 @@ def _forget_idle_consumers(r, stream: str, consumer: str) -> None:
 
 def _hydrate(r, session_id: int, events: list[Event]) -> list[Event]:
     """Fill in the reservation events: the reserve script appends only the TransactionID (keeping
-    the hot path short); the transaction's hash in Redis holds the rest."""
+    the hot path short); the transaction's hash in Redis holds the rest. Every event's packed
+    ``placed`` field (the hash's, copied by release and pay) is spread out (``reservations.txns``)."""
     pointers = [index for index, (_, fields) in enumerate(events) if fields.get("txn") and "user" not in fields]
-    if not pointers:
-        return events
-    pipe = r.pipeline(transaction=False)
-    for index in pointers:
-        pipe.hgetall(keys.txn(session_id, events[index][1]["txn"]))
     hydrated = list(events)
-    for index, raw in zip(pointers, pipe.execute(), strict=True):
-        entry_id, fields = events[index]
-        # The hash may already say paid or expired: the upsert moves the row forward to it.
-        hydrated[index] = (entry_id, {**decode_map(raw), **fields})
-    return hydrated
+    if pointers:
+        pipe = r.pipeline(transaction=False)
+        for index in pointers:
+            pipe.hgetall(keys.txn(session_id, events[index][1]["txn"]))
+        for index, raw in zip(pointers, pipe.execute(), strict=True):
+            entry_id, fields = events[index]
+            # The hash may already say paid or expired: the upsert moves the row forward to it.
+            hydrated[index] = (entry_id, {**decode_map(raw), **fields})
+    return [(entry_id, spread(fields)) for entry_id, fields in hydrated]
 
 
 def _handle(r, session_id: int, stream: str, batch: list[Event], before_ack) -> int:

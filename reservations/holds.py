@@ -22,7 +22,7 @@ from flashsale.store import keys
 from flashsale.store.client import is_cluster, sale_redis
 from flashsale.store.replies import as_int, decode_fields, decode_map, decode_reply, lua_number, text
 from flashsale.store.scripts import lua_script
-from reservations import refusals, tickets
+from reservations import refusals, tickets, txns
 from reservations.states import PaymentResult, ReservationStatus
 from reservations.tickets import Ticket
 
@@ -239,7 +239,8 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
         str(request.item_id),
         str(request.quantity),
         lua_number(now),
-        str(int(ttl)),
+        # The expiry as the txn hash keeps it (milliseconds): formatted here, not in the script.
+        f"{now + int(ttl):.3f}",
         settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
         str(sid),
         *user_args,
@@ -483,5 +484,5 @@ def confirm_payment(
 
 
 def transaction_state(session_id: int, txn_id: str) -> dict[str, str]:
-    """The txn hash as stored (empty when unknown)."""
-    return decode_map(sale_redis().hgetall(keys.txn(session_id, txn_id)))
+    """The txn hash, its packed ``placed`` field spread out (``reservations.txns``; empty when unknown)."""
+    return txns.spread(decode_map(sale_redis().hgetall(keys.txn(session_id, txn_id))))

@@ -184,7 +184,6 @@ def restored_txn(txn: Transaction) -> dict[str, str]:
     data = {
         "txn": txn.txn_id,
         "user": str(txn.user_id),
-        "session": str(txn.session_id),
         "item": str(txn.item_id),
         "units": json.dumps(list(txn.units)),
         "quantity": str(txn.quantity),

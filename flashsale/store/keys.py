@@ -17,8 +17,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``counts(ID, I)``    hash   allocated, adjusted, held, paid, returned, rejected_sold_out,
                               rejected_limit, rejected_rate_limited, rejected_closed
 - ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session
-- ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status,
-                              reserved_at, expires_at, paid_at
+- ``txn(ID, T)``       hash   txn, user, item, units (JSON list), quantity, amount, currency, status, expires_at,
+                              placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at
 - ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
 - ``rate_window(ID, scope, W, who)`` string reserve attempts of one user or IP in window W (TTL = window)
 - ``ticket(ID, K)``    hash   what a reserve request needs from one browser session (K = a digest of its

@@ -11,10 +11,14 @@
 -- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
 -- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
 -- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
+-- Cost (this runs for every winner, and one Redis core runs it): numbers go to redis.call as the
+-- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
+-- that the caller can send ready, and the txn hash gets ten fields (the cold ones packed in one).
 --
 -- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
--- ARGV: 1 mode  2 item_id  3 quantity  4 now  5 ttl_seconds  6 token kid  7 session_id
+-- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
+--       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid  7 session_id
 --       8 user limit  9 user window seconds  10 IP limit  11 IP window seconds ("" = no limit)
 --       12..15 key prefixes: user, user_txns, txn, per-user rate window
 --       ticket mode: 16 "1" when the shopper must hold an admission pass
@@ -71,14 +75,15 @@ else
 end
 
 local txn_key = ARGV[14] .. txn_id
-local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
-  'expires_at', 'status')
-if previous[1] then
+-- Two fields tell a new TransactionID from a seen one; the rest is read only for a replay.
+local seen = redis.call('HMGET', txn_key, 'user', 'item')
+if seen[1] then
   -- Same TransactionID seen before: replay only for the same user and item.
-  if previous[1] ~= user_id or previous[2] ~= item_id then
+  if seen[1] ~= user_id or seen[2] ~= item_id then
     return {'conflict'}
   end
-  return {'reserved', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], '1', '',
+  local previous = redis.call('HMGET', txn_key, 'units', 'quantity', 'amount', 'currency', 'expires_at', 'status')
+  return {'reserved', previous[1], previous[2], previous[3], previous[4], previous[5], previous[6], '1', '',
     txn_id, user_id}
 end
 
@@ -101,23 +106,23 @@ local function over_limit(key, limit, window)
   end
   local used = redis.call('INCR', key)
   if used == 1 then
-    redis.call('EXPIRE', key, tonumber(window))
+    redis.call('EXPIRE', key, window)
   end
   return used > tonumber(limit)
 end
 local user_over = over_limit(ARGV[15] .. user_id, ARGV[8], ARGV[9])
 local ip_over = over_limit(KEYS[8], ARGV[10], ARGV[11])
 if user_over or ip_over then
-  redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', 1)
+  redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', '1')
   local window = tonumber(user_over and ARGV[9] or ARGV[11])
   return {'rate_limited', tostring(window - math.fmod(now, window))}
 end
 if now < tonumber(session[1]) then
-  redis.call('HINCRBY', KEYS[4], 'rejected_closed', 1)
+  redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
   return {'not_open', session[1]}
 end
 if now >= tonumber(session[2]) or session[3] == 'cancelled' then
-  redis.call('HINCRBY', KEYS[4], 'rejected_closed', 1)
+  redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
   return {'closed', session[2]}
 end
 
@@ -125,14 +130,14 @@ local user_key = ARGV[12] .. user_id
 local limit = tonumber(item[1])
 local held = tonumber(redis.call('HGET', user_key, item_id) or '0')
 if held + quantity > limit then
-  redis.call('HINCRBY', KEYS[4], 'rejected_limit', 1)
+  redis.call('HINCRBY', KEYS[4], 'rejected_limit', '1')
   return {'limit', tostring(held), tostring(limit)}
 end
 
 -- Pop without counting first (one call whether the units are there or not); a partial set goes
 -- back to the head of the list in its order (LPUSH reverses), so asking for more units than
 -- remain takes none.
-local units = redis.call('LPOP', KEYS[3], quantity)
+local units = redis.call('LPOP', KEYS[3], ARGV[3])
 if not units or #units < quantity then
   if units then
     local back = {}
@@ -141,30 +146,36 @@ if not units or #units < quantity then
     end
     redis.call('LPUSH', KEYS[3], unpack(back))
   end
-  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', 1)
+  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', '1')
   return {'sold_out', tostring(units and #units or 0)}
 end
 
--- Money in integer cents: Lua numbers are doubles and prices are decimal strings.
-local whole, fraction = string.match(item[2], '^(%d+)%.?(%d*)$')
-local unit_cents = tonumber(whole) * 100 + tonumber(string.sub(fraction .. '00', 1, 2))
-local total = unit_cents * quantity
-local amount = string.format('%d.%02d', math.floor(total / 100), total % 100)
-local expires_at = string.format('%.3f', now + tonumber(ARGV[5]))
-local units_json = cjson.encode(units)
+-- Money in integer cents: Lua numbers are doubles and prices are decimal strings. One unit at a
+-- price the loader wrote with two decimals costs what it says, without formatting a number.
+local amount = item[2]
+if quantity ~= 1 or not string.find(amount, '^%d+%.%d%d$') then
+  local whole, fraction = string.match(item[2], '^(%d+)%.?(%d*)$')
+  local total = (tonumber(whole) * 100 + tonumber(string.sub(fraction .. '00', 1, 2))) * quantity
+  amount = string.format('%d.%02d', math.floor(total / 100), total % 100)
+end
+local expires_at = ARGV[5]
+-- Unit ids are "<item>:<n>" (plans.loading.unit_id): no character JSON escapes, so joining them
+-- is their JSON list, at a fraction of cjson.encode's cost.
+local units_json = '["' .. table.concat(units, '","') .. '"]'
 
-redis.call('HINCRBY', user_key, item_id, quantity)
-redis.call('HINCRBY', KEYS[4], 'held', quantity)
-redis.call('HINCRBY', KEYS[1], 'stock_version', 1)
-redis.call('HSET', txn_key,
-  'txn', txn_id, 'user', user_id, 'session', ARGV[7], 'item', item_id,
-  'units', units_json, 'quantity', quantity, 'amount', amount, 'currency', item[3],
-  'status', 'reserved', 'reserved_at', ARGV[4], 'expires_at', expires_at,
-  'entered_at', entered_at, 'latitude', latitude, 'longitude', longitude, 'kid', ARGV[6])
+redis.call('HINCRBY', user_key, item_id, ARGV[3])
+redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'stock_version', '1')
+-- Each field of a new hash is a search and a reallocation of its listpack: the key names the
+-- session, and what only the drainer and "my reservations" read is one field, "placed":
+-- reserved_at|entered_at|latitude|longitude|kid ("" = not known; reservations/txns.py spreads it).
+redis.call('HSET', txn_key, 'txn', txn_id, 'user', user_id, 'item', item_id, 'units', units_json,
+  'quantity', ARGV[3], 'amount', amount, 'currency', item[3], 'status', 'reserved', 'expires_at', expires_at,
+  'placed', ARGV[4] .. '|' .. entered_at .. '|' .. latitude .. '|' .. longitude .. '|' .. ARGV[6])
 redis.call('ZADD', KEYS[5], expires_at, txn_id)
 redis.call('SADD', ARGV[13] .. user_id, txn_id)
 -- The stream entry names the transaction only; the drainer reads the rest from its hash.
 redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
 
-return {'reserved', units_json, tostring(quantity), amount, item[3], expires_at, 'reserved', '0', session[2],
+return {'reserved', units_json, ARGV[3], amount, item[3], expires_at, 'reserved', '0', session[2],
   txn_id, user_id}
