@@ -55,10 +55,13 @@ class FaultRecord:
 class Probes:
     """What "recovered" means, one check per part of the site."""
 
-    def __init__(self, stack, probe_shopper, sale_ids: list[int]):
+    def __init__(self, stack, probe_shopper, sales):
         self.stack = stack
         self.browser = probe_shopper.browser()
-        self.sale_ids = sale_ids
+        self.user_id = probe_shopper.user_id
+        self.sales = sales
+        self.sale_ids = [sale.id for sale in sales]
+        self._probes = 0
 
     def site(self) -> bool:
         try:
@@ -86,6 +89,40 @@ class Probes:
             return all(drain_lag(sid, now=now, client=r).oldest_age < DRAIN_CAUGHT_UP_SECONDS for sid in self.sale_ids)
         except Exception:  # Redis not back yet
             return False
+
+    def new_reservation_persisted(self) -> Callable[[], bool]:
+        """A reservation made after the fault reaches PostgreSQL (then is cancelled, its unit back on sale):
+        the drainer works again end to end, not merely runs."""
+        made: dict[str, tuple[int, str]] = {}
+        self._probes += 1
+        sale = self.sales[self._probes % len(self.sales)]
+        item = sale.ordinary[self._probes % len(sale.ordinary)]
+
+        def persisted() -> bool:
+            from ulid import ULID
+
+            from reservations import holds
+            from reservations.models import Transaction
+
+            try:
+                if not made:
+                    txn_id = str(ULID())
+                    holds.reserve_units(
+                        sale.id, item.pk, user_id=self.user_id, quantity=1, txn_id=txn_id, now=time.time()
+                    )
+                    made["txn"] = (sale.id, txn_id)
+                session_id, txn_id = made["txn"]
+                if not Transaction.objects.filter(txn_id=txn_id).exists():
+                    return False
+                holds.release_hold(session_id, txn_id, reason="cancelled", now=time.time())
+            except Exception:  # a store not back yet
+                from django.db import close_old_connections
+
+                close_old_connections()
+                return False
+            return True
+
+        return persisted
 
     def heartbeat_after(self, wall_time: float) -> Callable[[], bool]:
         """Beat's heartbeat task ran after ``wall_time``: beat, the broker and a worker all work."""
@@ -176,7 +213,7 @@ class FaultLoop:
             return {**site, "web_workers": p.web_workers}
         if kind == kinds.KILL_DRAINER:
             record.detail = f"SIGKILL drainer {stack.managed['drainer'].kill()}"
-            return {"drained": p.drained}
+            return {"drained": p.drained, "persisted": p.new_reservation_persisted()}
         if kind == kinds.KILL_CELERY_WORKER:
             record.detail = f"SIGKILL celery worker {stack.managed['celery_worker'].kill()}"
             return {"heartbeat": p.heartbeat_after(time.time())}
@@ -191,7 +228,12 @@ class FaultLoop:
             return {"heartbeat": p.heartbeat_after(time.time())}
         if kind in (kinds.REDIS_SHUTDOWN, kinds.REDIS_KILL, kinds.REDIS_FREEZE):
             record.detail = self._redis(kind, record.params)
-            return {**site, "drained": p.drained, "heartbeat": p.heartbeat_after(time.time())}
+            return {
+                **site,
+                "drained": p.drained,
+                "persisted": p.new_reservation_persisted(),
+                "heartbeat": p.heartbeat_after(time.time()),
+            }
         if kind == kinds.GATEWAY_DOWN:
             stack.gateway.stop()
             self._stop.wait(record.params["seconds"])
@@ -200,7 +242,12 @@ class FaultLoop:
             return {**site, "gateway": p.gateway}
         if kind == kinds.PG_TERMINATE:
             record.detail = f"pg_terminate_backend on {terminate_site_connections()} connections"
-            return {**site, "drained": p.drained, "heartbeat": p.heartbeat_after(time.time())}
+            return {
+                **site,
+                "drained": p.drained,
+                "persisted": p.new_reservation_persisted(),
+                "heartbeat": p.heartbeat_after(time.time()),
+            }
         raise ValueError(f"unknown fault kind {kind!r}")
 
     def _redis(self, kind: str, params: dict) -> str:

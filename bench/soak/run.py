@@ -90,7 +90,7 @@ def _drive(stack: Stack, options: SoakOptions) -> bool:
         rate=options.rate,
         ttl_seconds=RESERVATION_TTL_SECONDS,
     )
-    faults = FaultLoop(stack, schedule, Probes(stack, probe_shopper, [s.id for s in sales]), crowd.now)
+    faults = FaultLoop(stack, schedule, Probes(stack, probe_shopper, sales), crowd.now)
     operator = Operator(sales, seed=options.seed, period=20.0 if options.minutes < 10 else 45.0, now=crowd.now)
     r = stack.redis.client()
     user_ids = [s.user_id for s in shoppers]
