@@ -36,6 +36,8 @@ PAYMENT_PLANS = (
 # The crowd's own actions, by weight: nearly everything is a page or a poll.
 ACTIONS = (("sale_page", 30), ("stock_poll", 55), ("reserve_hot", 11), ("reserve_ordinary", 4))
 GATEWAY_RETRY_SECONDS = 3.0
+# How Django deletes the session cookie (SESSION_COOKIE_NAME is the default "sessionid").
+SESSION_COOKIE_DELETED = 'sessionid=""'
 # The gateway fault a plan sets on its order before paying.
 GATEWAY_FAULTS = {
     "pay_duplicate_webhook": {"kind": "duplicate_webhook"},
@@ -78,6 +80,8 @@ class Redirect:
 class CrowdLog:
     requests: list[Request] = field(default_factory=list)
     redirects: list[Redirect] = field(default_factory=list)
+    # Answers that deleted a shopper's session cookie: the shopper was logged out by the site.
+    logged_out: list[dict] = field(default_factory=list)
     gateway_requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -108,6 +112,7 @@ class Crowd:
         ttl_seconds: int,
     ):
         self.shoppers = shoppers
+        self.by_user = {s.user_id: s for s in shoppers}
         self.sales = sales
         self.node_urls = node_urls
         self.gateway = gateway
@@ -134,6 +139,8 @@ class Crowd:
         try:
             response = browser.request(method, url, timeout=REQUEST_TIMEOUT, allow_redirects=False, **kw)
             status = response.status_code
+            if SESSION_COOKIE_DELETED in response.headers.get("Set-Cookie", ""):
+                self.log.logged_out.append({"t": round(t0, 2), "kind": kind, "status": status})
         except requests.Timeout:
             timeout = True
         except requests.RequestException:
@@ -279,9 +286,17 @@ class Crowd:
             )  # fmt: skip
             if response is not None:
                 redirect.outcome = f"{verb} {response.status_code}"
+                self._look_at_my_reservations(redirect)
                 return
             time.sleep(GATEWAY_RETRY_SECONDS)
         redirect.outcome = f"{verb}: gateway unreachable"
+
+    def _look_at_my_reservations(self, redirect: Redirect) -> None:
+        """Back from the gateway, the shopper opens "My reservations" (a page that reads their session
+        first: while Redis is down it must answer 503 and leave them logged in)."""
+        node = len(self.log.requests) % len(self.node_urls)
+        browser = self.by_user[redirect.user_id].browser()
+        self._send(browser, "my_reservations", "GET", f"{self.node_urls[node]}/me/reservations/", node=node)
 
     def stop(self, *, payments_grace: float) -> None:
         """Stop shopping; payers finish what is queued (late payers included) within ``payments_grace``."""

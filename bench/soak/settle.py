@@ -175,6 +175,13 @@ def finish(*, stack, options, sales, user_ids, crowd, faults, operator, schedule
             },
         )  # fmt: skip
     )
+    final.append(
+        checks.Check(
+            "no_shopper_logged_out",
+            not crowd.log.logged_out,
+            {"count": len(crowd.log.logged_out), "first": crowd.log.logged_out[:20]},
+        )
+    )
     exits = {name: m.unplanned_exits for name, m in stack.managed.items() if m.unplanned_exits}
     final.append(checks.Check("no_process_exited_on_its_own", not exits, {"exits": exits}))
     minute_failures = [(m["t"], c["name"]) for m in minute_results for c in m["checks"] if not c["ok"]]

@@ -2,7 +2,8 @@
 
 Django's cache session store reads a failing cache as "no such session": the shopper would be
 anonymous for the request and the response would delete their cookie, logging them out for good
-although their session is intact in Redis (found by ``make soak``, Redis stopped mid-sale).
+although their session is intact in Redis (``make soak`` checks it: Redis stopped mid-sale while
+shoppers open "My reservations").
 """
 
 import json
