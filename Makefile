@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate clean bench
+.PHONY: demo test lint format install migrate clean bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test: install
 # Load test against the local PostgreSQL and Redis (see bench/README.md); not part of `make test`.
 bench: install
 	$(BIN)/python -m bench
+
+# A sale under a steady crowd while faults are injected (docs/soak.md); not part of `make test`.
+# SOAK_MINUTES (30) and SOAK_SEED (1): the same seed replays the same fault schedule; SOAK_ARGS
+# passes more options (`python -m bench.soak --help`).
+SOAK_MINUTES ?= 30
+SOAK_SEED ?= 1
+soak: install
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) --seed $(SOAK_SEED) $(SOAK_ARGS)
 
 # mypy's Django plugin imports the settings, which refuse to load without a REDIS_URL (nothing
 # connects to it).

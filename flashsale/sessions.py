@@ -4,15 +4,34 @@ The stock backend checks that the key exists (GET) before it overwrites it (SET)
 does both at once, which takes a round trip off every request that changes the session.
 Deleting a session (log-out, a new log-in, a password change) also deletes the reserve tickets
 copied from it (``reservations.tickets``), so they stop admitting reserve requests at once.
+
+A session that cannot be read because Redis is down is not an empty one: the stock backend would
+make the shopper anonymous and delete their cookie (logged out for good, though the session is
+intact); the error goes up instead, and ``ServiceUnavailableMiddleware`` answers 503.
 """
 
 from __future__ import annotations
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class SessionStore(CacheSessionStore):
+    def load(self) -> dict:
+        try:
+            session_data = self._cache.get(self.cache_key)  # type: ignore[attr-defined]  # SessionBase internals the stubs omit
+        except (RedisConnectionError, RedisTimeoutError):
+            raise
+        except Exception:
+            # As the stock backend: a key the cache refuses is no session (Django #17810).
+            session_data = None
+        if session_data is not None:
+            return session_data
+        self._session_key = None
+        return {}
+
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
