@@ -173,6 +173,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A frozen Redis broker (or result store) must fail a publish in seconds, not hold the caller: the
+# drainer and the webhook queue mails after committing, and without a socket timeout they waited
+# as long as the freeze lasted (found by `make soak`). With Celery's publish retries (3) a send
+# gives up after about four timeouts; the caller logs the lost mail (reservations/mails.py).
+# Above the worker's BRPOP wait (1 s), or an idle worker would read its own wait as a timeout.
+FLASHSALE_BROKER_SOCKET_TIMEOUT = env_int("FLASHSALE_BROKER_SOCKET_TIMEOUT", 2)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": FLASHSALE_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": FLASHSALE_BROKER_SOCKET_TIMEOUT,
+    }
+CELERY_REDIS_SOCKET_TIMEOUT = FLASHSALE_BROKER_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = FLASHSALE_BROKER_SOCKET_TIMEOUT
 # django-celery-beat's database scheduler; it also touches FLASHSALE_BEAT_HEARTBEAT_FILE (when
 # set) on every tick, for a container healthcheck (`python -m flashsale.heartbeat FILE --max-age S`).
 CELERY_BEAT_SCHEDULER = "flashsale.beat:HeartbeatScheduler"
