@@ -43,7 +43,8 @@ def test_a_reload_after_an_edit_shows_the_new_name_and_price(client, load_sale, 
 def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper, load_sale, clock):
     sale = load_sale(quantities=[5, 5], limit=3)
     page = reverse("reservations-sale", args=[sale.id])
-    assert "data-remaining>5<" in _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
+    card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
+    assert "data-remaining>5<" in card and "left · max 3 each" in card
 
     reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=2, txn_id="C" * 26, now=clock.now())
     # The shopper's own count at once (read on every visit); everybody's numbers within a second.
