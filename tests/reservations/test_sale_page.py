@@ -71,7 +71,7 @@ def test_item_states_for_the_shopper(shopper, load_sale, clock):
     }
     on_sale = sale.items[2].pk
     # Its button is named after the product: "Reserve" (the page's one hidden label) and the heading.
-    assert f'<button name="item" value="{on_sale}" aria-labelledby="r n{on_sale}">Reserve' in cards[str(on_sale)]
+    assert f'<button name=item value={on_sale} aria-labelledby="r n{on_sale}">Reserve' in cards[str(on_sale)]
     assert '<span id="r" hidden>Reserve</span>' in html
     # A limit of one is the page's rule, said once above the cards, not on each card.
     assert "One unit of each product per shopper" in html and "max 1 each" not in html
