@@ -20,7 +20,7 @@ process per display data; Django's template engine costs several µs per tag, to
   product's name again would cost its length;
 - ``data-limit`` and "max N each" are written only for a limit above one (the script reads a missing
   one as 1; the page says once, above the cards, that a card without a limit means one unit);
-- ``data-remaining`` holds the units left, ``data-yours`` the shopper's own, ``data-state`` the
+- ``data-left`` holds the units left, ``data-yours`` the shopper's own, ``data-state`` the
   badge of a card that is not on sale (class ``sold-out``, ``limit`` or ``opens``).
 """
 
@@ -115,7 +115,7 @@ def _parts(session_id: int, item: ItemDisplay) -> _StaticParts:
         parts = _StaticParts(
             head=f"<article{limit_attribute}>{image}<h3 id={heading}>{name}</h3><p>{escape(item.place or '—')}",
             price=f"</p><p>{localize(item.sale_price)} {escape(item.currency)}{list_price}"
-            f"{discount_html}</p><p><b data-remaining>",
+            f"{discount_html}</p><p><b data-left>",
             # One unit each is the rule the page states once above the cards; only other limits are repeated.
             limit=f"</b> left · max {limit} each" if item.per_user_limit > 1 else "</b> left",
             button=f'<button name=item value={item.item_id} aria-labelledby="{RESERVE_LABEL_ID} {heading}"',

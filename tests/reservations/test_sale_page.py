@@ -26,7 +26,7 @@ def test_products_are_sorted_by_distance_from_the_default_location(client, load_
     html = response.content.decode()
     assert "Sorted by distance from <strong>Berlin</strong>" in html
     assert "49.90 EUR" in html and "<del>100.00</del>" in html and "−50%" in html
-    assert "data-remaining>3<" in html and "<p>Berlin · 0 km</p>" in html
+    assert "data-left>3<" in html and "<p>Berlin · 0 km</p>" in html
 
 
 def test_the_city_picker_and_device_location_change_the_order(client, load_sale):

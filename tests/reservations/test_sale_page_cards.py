@@ -44,15 +44,15 @@ def test_remaining_units_and_the_shoppers_count_are_read_on_every_visit(shopper,
     sale = load_sale(quantities=[5, 5], limit=3)
     page = reverse("reservations-sale", args=[sale.id])
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
-    assert "data-remaining>5<" in card and "left · max 3 each" in card
+    assert "data-left>5<" in card and "left · max 3 each" in card
 
     reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=2, txn_id="C" * 26, now=clock.now())
     # The shopper's own count at once (read on every visit); everybody's numbers within a second.
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
-    assert "data-remaining>5<" in card and "you have <span data-yours>2</span>" in card
+    assert "data-left>5<" in card and "you have <span data-yours>2</span>" in card
     clock.advance(seconds=1)
     card = _cards(shopper.get(page).content.decode())[str(sale.item.pk)]
-    assert "data-remaining>3<" in card and "you have <span data-yours>2</span>" in card
+    assert "data-left>3<" in card and "you have <span data-yours>2</span>" in card
     # One unit left under the limit of 3: no picker, a quantity of 1.
     assert "<select" not in card and f"<button name=item value={sale.item.pk} " in card
 
