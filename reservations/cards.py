@@ -12,12 +12,15 @@ A card's static part (name, image, place, prices, limit, the reserve URL) is esc
 process per display data; Django's template engine costs several µs per tag, too much for 200 cards.
 ``static/js/sale.js`` and the tests rely on the ids, classes and data attributes written here:
 
+- attribute values made of letters and digits only (ids, item ids) are written without quotes, as
+  HTML allows: 4 bytes a card;
 - the card's heading has the id ``n<item id>`` (``card_id``): scripts find the card by it, and the
   Reserve button's accessible name is "Reserve <product>" (``aria-labelledby`` names the page's one
   hidden "Reserve" text, ``RESERVE_LABEL_ID``, and the heading), a few bytes per card where the
   product's name again would cost its length;
-- ``data-limit`` is written only for a limit above one (the script reads a missing one as 1);
-- ``data-remaining`` holds the units left, ``data-yours`` the shopper's own, ``data-state`` the
+- ``data-limit`` and "max N each" are written only for a limit above one (the script reads a missing
+  one as 1; the page says once, above the cards, that a card without a limit means one unit);
+- ``data-left`` holds the units left, ``data-yours`` the shopper's own, ``data-state`` the
   badge of a card that is not on sale (class ``sold-out``, ``limit`` or ``opens``).
 """
 
@@ -107,15 +110,16 @@ def _parts(session_id: int, item: ItemDisplay) -> _StaticParts:
         discount = item.discount_percent
         discount_html = f" <em>−{localize(discount)}%</em>" if discount else ""
         limit = localize(item.per_user_limit)
-        limit_attribute = f' data-limit="{item.per_user_limit}"' if item.per_user_limit > 1 else ""
+        limit_attribute = f" data-limit={item.per_user_limit}" if item.per_user_limit > 1 else ""
         heading = card_id(item.item_id)
         parts = _StaticParts(
-            head=f'<article{limit_attribute}>{image}<h3 id="{heading}">{name}</h3><p>{escape(item.place or "—")}',
+            head=f"<article{limit_attribute}>{image}<h3 id={heading}>{name}</h3><p>{escape(item.place or '—')}",
             price=f"</p><p>{localize(item.sale_price)} {escape(item.currency)}{list_price}"
-            f"{discount_html}</p><p><b data-remaining>",
-            limit=f"</b> left · max {limit} each",
-            button=f'<button name="item" value="{item.item_id}" aria-labelledby="{RESERVE_LABEL_ID} {heading}"',
-            picker=f'<select name="q{item.item_id}" aria-label="Units">' if item.per_user_limit > 1 else "",
+            f"{discount_html}</p><p><b data-left>",
+            # One unit each is the rule the page states once above the cards; only other limits are repeated.
+            limit=f"</b> left · max {limit} each" if item.per_user_limit > 1 else "</b> left",
+            button=f'<button name=item value={item.item_id} aria-labelledby="{RESERVE_LABEL_ID} {heading}"',
+            picker=f"<select name=q{item.item_id} aria-label=Units>" if item.per_user_limit > 1 else "",
         )
         if len(_static) >= MAX_STATIC_PARTS:
             _static.clear()

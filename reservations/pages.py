@@ -81,8 +81,11 @@ def city_options(session_id: int, shown: SessionDisplay, *, selected: str | None
     if html is None:
         out = []
         for name, _lat, _lon in shown.cities:
-            value = escape(name)
-            out.append(f'<option value="{value}"{" selected" if name == selected else ""}>{value}</option>')
+            label = escape(name)
+            # An option without a value sends its text, trimmed and its spaces collapsed: the attribute
+            # is written only where that would change the name (50 cities: ~1 KB less per page).
+            value = "" if name == " ".join(name.split()) else f' value="{label}"'
+            out.append(f"<option{value}{' selected' if name == selected else ''}>{label}</option>")
         if len(_city_options) >= 1000:
             _city_options.clear()
         # Every value above went through escape().

@@ -98,7 +98,7 @@
       // A card on sale has no badge: add one after its remaining units.
       badge = document.createElement("b");
       badge.setAttribute("data-state", "");
-      var units = card.querySelector("[data-remaining]");
+      var units = card.querySelector("[data-left]");
       if (units) {
         units.parentNode.appendChild(document.createTextNode(" "));
         units.parentNode.appendChild(badge);
@@ -142,7 +142,7 @@
       var card = cardOf(id);
       if (!card) return;
       var left = data.items[id];
-      var remaining = card.querySelector("[data-remaining]");
+      var remaining = card.querySelector("[data-left]");
       var before = remaining ? parseInt(remaining.textContent, 10) : left;
       if (remaining) remaining.textContent = left;
       if (left !== before) {

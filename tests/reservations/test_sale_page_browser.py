@@ -76,7 +76,7 @@ def test_a_shopper_verifies_early_watches_stock_and_reserves(site, load_sale, ma
         clock.advance(seconds=1)  # the site's copy of the stock is at most a second old
         paris_card = page.locator("article", has=page.locator(f"#n{paris.pk}"))
         paris_card.locator("[data-state]").filter(has_text="Sold out").wait_for(timeout=10_000)
-        assert paris_card.locator("[data-remaining]").inner_text() == "0"
+        assert paris_card.locator("[data-left]").inner_text() == "0"
         assert paris_card.locator("button[name=item]").is_disabled()
 
         # Reserving sends the shopper to the gateway with a signed token.
@@ -117,13 +117,13 @@ def test_the_page_never_goes_back_to_an_older_stock_snapshot(site, load_sale, ma
         )
         page.goto(sale_url)
         shown = int(page.get_attribute("[data-version]", "data-version"))
-        remaining = page.locator("article", has=page.locator(f"#n{item}")).locator("[data-remaining]")
+        remaining = page.locator("article", has=page.locator(f"#n{item}")).locator("[data-left]")
         assert remaining.inner_text() == "5"
 
         answer(shown + 2, 3)  # newer: applied
         page.evaluate("() => document.dispatchEvent(new Event('flashsale:poll'))")
         page.wait_for_function(
-            f"() => document.getElementById('n{item}').parentNode.querySelector('[data-remaining]').textContent === '3'"
+            f"() => document.getElementById('n{item}').parentNode.querySelector('[data-left]').textContent === '3'"
         )
         answer(shown + 1, 4)  # older than what the tab showed (a cache that lags): ignored
         page.evaluate("() => document.dispatchEvent(new Event('flashsale:poll'))")
@@ -133,6 +133,6 @@ def test_the_page_never_goes_back_to_an_older_stock_snapshot(site, load_sale, ma
         answer(shown + 3, 2)
         page.reload()
         page.wait_for_function(
-            f"() => document.getElementById('n{item}').parentNode.querySelector('[data-remaining]').textContent === '2'"
+            f"() => document.getElementById('n{item}').parentNode.querySelector('[data-left]').textContent === '2'"
         )
         browser.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-# A card: <article ...>[picture]<h3 id="n<item id>">...</article>
-CARD = re.compile(r'(<article[^>]*>(?:<img[^>]*>)?<h3 id="n(\d+)".*?</article>)', re.S)
+# A card: <article ...>[picture]<h3 id=n<item id>>...</article>
+CARD = re.compile(r"(<article[^>]*>(?:<img[^>]*>)?<h3 id=n(\d+)>.*?</article>)", re.S)
 
 
 def card_order(html: str) -> list[str]:
