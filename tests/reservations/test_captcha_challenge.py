@@ -9,6 +9,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from captcha.conf import settings as captcha_settings
 from captcha.models import CaptchaStore
 from django.urls import reverse
 from django.utils import timezone
@@ -56,12 +57,21 @@ def test_a_wrong_answer_says_so_and_an_answer_cannot_be_used_twice(shopper, capt
     assert again.status_code == 400 and EXPIRED in again.content.decode()
 
 
-def test_the_picture_is_big_enough_to_read_and_described(shopper, captcha_url):
+def _picture_size(client, key: str) -> tuple[int, int]:
+    return Image.open(io.BytesIO(client.get(reverse("captcha-image", kwargs={"key": key})).content)).size
+
+
+def test_the_picture_is_big_enough_to_read_and_described(shopper, captcha_url, monkeypatch):
     key, html = _challenge(shopper, captcha_url)
     assert 'alt="captcha"' not in html and 'alt="A picture of the characters to type.' in html
-    image = Image.open(io.BytesIO(shopper.get(reverse("captcha-image", kwargs={"key": key})).content))
-    # The library's default drew 80 x 29 pixels; the page shows it 72 px high (a 2x version for sharp screens).
-    assert image.width >= 110 and image.height >= 50, image.size
+    width, height = _picture_size(shopper, key)
+    # The picture's width follows its characters (81-176 px: "IIII" to "WWWW"), so it is compared
+    # with the same challenge drawn at the library's default size (22 px: about 80 x 29 pixels).
+    # The page shows it 72 px high, with a 2x version for sharp screens.
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_FONT_SIZE", 22)  # the library reads its own module
+    default_width, default_height = _picture_size(shopper, key)
+    assert height >= 50 and height >= 1.5 * default_height, (height, default_height)
+    assert width >= 1.5 * default_width, (width, default_width)
     assert f'srcset="{reverse("captcha-image-2x", kwargs={"key": key})} 2x"' in html
     # A new picture on demand, and before this one expires (the script reads when).
     assert "data-captcha-refresh" in html and f'data-captcha-expires-in="{5 * 60}"' in html
