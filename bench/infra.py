@@ -25,13 +25,13 @@ class BenchError(Exception):
     """The bench cannot run (missing tool, unsafe target, server that does not start)."""
 
 
-def recreate_database(database_url: str) -> None:
-    """Drop and create the bench database, so every run starts from the same empty state."""
+def recreate_database(database_url: str, *, must_contain: str = "bench") -> None:
+    """Drop and create a run's database (the bench's, the soak's), so every run starts empty."""
     parts = urlsplit(database_url)
     name = parts.path.lstrip("/")
-    if "bench" not in name:
-        # The run drops this database: refuse anything that does not look like a bench database.
-        raise BenchError(f"refusing to recreate database {name!r}: its name must contain 'bench'")
+    if must_contain not in name:
+        # The run drops this database: refuse anything that does not look like the run's own.
+        raise BenchError(f"refusing to recreate database {name!r}: its name must contain {must_contain!r}")
     maintenance = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(maintenance, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

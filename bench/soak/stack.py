@@ -16,10 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+from bench import infra
 
 SOAK_PORTS = range(16400, 16500)
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flashsale_soak"
@@ -37,20 +35,9 @@ WEB_WORKERS_PER_NODE = 2
 SUPERVISOR_PERIOD_SECONDS = 0.5
 
 
-class SoakError(Exception):
-    """The soak cannot run (unsafe target, a process that does not start)."""
-
-
 def recreate_database(database_url: str) -> None:
     """Drop and create the soak's database (its name must contain 'soak': it is dropped)."""
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    if "soak" not in name:
-        raise SoakError(f"refusing to recreate database {name!r}: its name must contain 'soak'")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    infra.recreate_database(database_url, must_contain="soak")
 
 
 def prepare_environment(*, database_url: str, redis_url: str, gateway_url: str) -> None:
@@ -203,13 +190,6 @@ class Stack:
         self._stop.set()
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
-        errors = []
-        for stoppable in [*self.managed.values(), self.gateway, *reversed(self.web), self.redis]:
-            if stoppable is None:
-                continue
-            try:
-                stoppable.stop()
-            except Exception as exc:  # stop the others anyway, then report
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        from tests.support.processes import stop_each
+
+        stop_each([*self.managed.values(), self.gateway, *reversed(self.web), self.redis])

@@ -255,6 +255,20 @@ class Gunicorn:
         release_port(self.port)
 
 
+def stop_each(stoppables: Iterable) -> None:
+    """``stop()`` every one of ``stoppables`` (``None`` skipped), even when one fails; then raise the first error."""
+    errors = []
+    for stoppable in stoppables:
+        if stoppable is None:
+            continue
+        try:
+            stoppable.stop()
+        except Exception as exc:  # stop the others anyway, then report
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
 class PrivateRedis:
     """A redis-server of its own on a loopback port; ``aof`` turns on AOF with fsync on every write."""
 
@@ -679,14 +693,7 @@ class Processes:
         return process
 
     def stop_all(self) -> None:
-        errors = []
-        for process in reversed(self.started):
-            try:
-                process.stop()
-            except Exception as exc:  # stop the others anyway, then report
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        stop_each(reversed(self.started))
 
 
 class _Removed:
