@@ -5,6 +5,10 @@ appends the address it saw to ``X-Forwarded-For``, but a client can send that he
 read from the right, one hop at a time, only while the hop that wrote it is trusted
 (``FLASHSALE_TRUSTED_PROXIES``, a list of networks; empty trusts nobody and ``REMOTE_ADDR`` is the
 client). The first address that is not a trusted proxy is the client.
+
+IPv6 clients are counted by network, not by address: one subscriber is handed a whole /64 and can
+walk it. ``limit_key`` groups them as django-ratelimit does for its own per-IP limits
+(``RATELIMIT_IPV6_MASK``, 64; ``RATELIMIT_IPV4_MASK``, 32), so the reserve script's window agrees.
 """
 
 from __future__ import annotations
@@ -86,3 +90,17 @@ def client_ip(request) -> str:
     if not proxies:
         return remote_addr
     return client_address(remote_addr, request.META.get("HTTP_X_FORWARDED_FOR", ""), _networks(tuple(proxies)))
+
+
+def limit_key(address: str) -> str:
+    """``address`` as per-IP limits count it: its network under django-ratelimit's masks (IPv6 by /64)."""
+    if ":" in address:
+        mask = getattr(settings, "RATELIMIT_IPV6_MASK", 64)
+    else:
+        mask = getattr(settings, "RATELIMIT_IPV4_MASK", 32)
+        if mask == 32:  # the hot path's common case: the address is its own network
+            return address
+    try:
+        return str(ipaddress.ip_network(f"{address}/{mask}", strict=False).network_address)
+    except ValueError:  # not an address (a unix socket's empty peer): counted as given
+        return address

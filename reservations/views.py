@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from flashsale import clock
 from flashsale.auth import session_user_id
-from flashsale.client_ip import client_ip
+from flashsale.client_ip import client_ip, limit_key
 from flashsale.context_processors import SITE_NAME
 from flashsale.csrf_tokens import masked_token
 from flashsale.never_cache import never_cache
@@ -331,7 +331,7 @@ def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[s
         quantity=services.parse_quantity(quantity),
         now=now,
         session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
-        client_ip=client_ip(request),
+        client_ip=limit_key(client_ip(request)),
     )
     outcome = services.reserve_for_shopper(click, ShopperSession(request.session))
     match outcome:

@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flashsale.client_ip import client_address, client_ip, parse_address, parse_networks
+from flashsale.client_ip import client_address, client_ip, limit_key, parse_address, parse_networks
 
 BALANCERS = parse_networks(["10.0.0.0/8", "2001:db8:ffff::/48"])
 
@@ -90,3 +90,12 @@ def test_a_wrong_trusted_proxy_setting_stops_the_site():
         out = subprocess.run([sys.executable, *command], cwd=root, env=env, capture_output=True, text=True)
         assert out.returncode != 0, command
         assert "flashsale.E002" in out.stderr and "'lb' is not an IP address or network (CIDR)" in out.stderr
+
+
+def test_limit_keys_group_ipv6_by_64_and_keep_ipv4_addresses(settings):
+    assert limit_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == limit_key("2001:db8:1:2::1") == "2001:db8:1:2::"
+    assert limit_key("2001:db8:1:3::1") == "2001:db8:1:3::"
+    assert limit_key("198.51.100.7") == "198.51.100.7"
+    settings.RATELIMIT_IPV4_MASK = 24
+    assert limit_key("198.51.100.7") == "198.51.100.0"
+    assert limit_key("") == ""

@@ -83,3 +83,20 @@ def test_the_reserve_ip_window_counts_the_client_behind_a_trusted_proxy(client, 
     # Every shopper reaches the site through the balancer 10.0.0.2; each has a window of their own.
     assert [reserve_from("198.51.100.1") for _ in range(3)] == [303, 303, 429]
     assert [reserve_from("198.51.100.2") for _ in range(2)] == [303, 303]
+
+
+def test_the_reserve_ip_window_counts_an_ipv6_client_by_its_64_network(client, make_user, load_sale, clock, settings):
+    settings.FLASHSALE_RESERVE_RATE_USER = "100/m"
+    settings.FLASHSALE_RESERVE_RATE_IP = "2/m"
+    sale = load_sale(quantities=[10], limit=1)
+    url = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+
+    def reserve_from(address: str) -> int:
+        client.force_login(make_user())
+        give_pass(client, sale.id, now=clock.now())
+        return client.post(url, {"quantity": "1"}, REMOTE_ADDR=address).status_code
+
+    # One subscriber's /64: walking its addresses does not open new windows.
+    assert [reserve_from(f"2001:db8:1:2::{n:x}") for n in range(1, 4)] == [303, 303, 429]
+    # Another /64 has its own.
+    assert reserve_from("2001:db8:1:3::1") == 303
