@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from flashsale.celery_settings import celery_settings
 from flashsale.env import development_secret, env_bool, env_int, env_list
 from flashsale.env import secret as env_secret
 from flashsale.log_config import LOG_FORMATS, logging_config
@@ -165,27 +166,13 @@ CACHES = {
 SESSION_ENGINE = "flashsale.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
-# --- celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
+# --- celery (broker, result store and their socket timeouts: flashsale/celery_settings.py) ---
+vars().update(celery_settings(redis_url=REDIS_URL))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A frozen Redis broker (or result store) must fail a publish in seconds, not hold the caller: the
-# drainer and the webhook queue mails after committing, and without a socket timeout they waited
-# as long as the freeze lasted (found by `make soak`). With Celery's publish retries (3) a send
-# gives up after about four timeouts; the caller logs the lost mail (reservations/mails.py).
-# Above the worker's BRPOP wait (1 s), or an idle worker would read its own wait as a timeout.
-FLASHSALE_BROKER_SOCKET_TIMEOUT = env_int("FLASHSALE_BROKER_SOCKET_TIMEOUT", 2)
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_timeout": FLASHSALE_BROKER_SOCKET_TIMEOUT,
-        "socket_connect_timeout": FLASHSALE_BROKER_SOCKET_TIMEOUT,
-    }
-CELERY_REDIS_SOCKET_TIMEOUT = FLASHSALE_BROKER_SOCKET_TIMEOUT
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = FLASHSALE_BROKER_SOCKET_TIMEOUT
 # django-celery-beat's database scheduler; it also touches FLASHSALE_BEAT_HEARTBEAT_FILE (when
 # set) on every tick, for a container healthcheck (`python -m flashsale.heartbeat FILE --max-age S`).
 CELERY_BEAT_SCHEDULER = "flashsale.beat:HeartbeatScheduler"
