@@ -33,7 +33,10 @@ def _await(site, status: int, *, failing: set[str] | None = None) -> dict:
             return False
         return failing is None or set(seen["body"].get("failing", [])) == failing
 
-    wait_until(answered, what=f"/readyz to answer {status} failing {failing}", timeout=30)
+    try:
+        wait_until(answered, what=f"/readyz to answer {status} failing {failing}", timeout=30)
+    except AssertionError as exc:  # say what it answered instead
+        raise AssertionError(f"{exc}; its last answer: {seen.get('status')} {seen.get('body')}") from None
     return seen["body"]
 
 
