@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_date
 from django.utils.html import format_html
 
 from catalog.models import Product
+from flashsale.view_only_admin import ViewOnlyAdmin
 from plans.adjusting import adjust_stock
 from plans.exceptions import PlansError
 from plans.forms import AdjustStockForm, SaleItemForm, SaleItemFormSet, SaleSessionForm
@@ -400,7 +401,7 @@ def describe_adjustment(item: SaleItem, result) -> str:
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(admin.ModelAdmin):
+class AdjustmentAdmin(ViewOnlyAdmin):
     """The audit trail of stock adjustments: made on a session's “Adjust stock” page, never edited."""
 
     list_display = ("created_at", "item", "session", "delta", "reason", "created_by")
@@ -412,12 +413,3 @@ class AdjustmentAdmin(admin.ModelAdmin):
     @admin.display(description="session")
     def session(self, obj: Adjustment) -> str:
         return obj.item.session.name
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

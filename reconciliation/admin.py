@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from flashsale import clock
+from flashsale.view_only_admin import ViewOnlyAdmin
 from reconciliation.compensation import CompensationFailed, compensate, plan_for
 from reconciliation.gateway import GatewayError
 from reconciliation.models import Compensation, Discrepancy, ReconciliationRun
@@ -305,7 +306,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Compensation)
-class CompensationAdmin(admin.ModelAdmin):
+class CompensationAdmin(ViewOnlyAdmin):
     list_display = (
         "txn_id",
         "kind",
@@ -355,12 +356,3 @@ class CompensationAdmin(admin.ModelAdmin):
             state = mine.compensation.get_state_display() if mine else "not attempted"
             level = messages.SUCCESS if mine and mine.done else messages.WARNING
             self.message_user(request, f"{compensation.txn_id}: {state}.", level)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

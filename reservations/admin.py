@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from flashsale.view_only_admin import ViewOnlyAdmin
 from reservations import admin_extensions  # noqa: F401 (replaces the sale-session admin)
 from reservations.models import SentMail, Transaction
 
@@ -41,7 +42,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SentMail)
-class SentMailAdmin(admin.ModelAdmin):
+class SentMailAdmin(ViewOnlyAdmin):
     """The mails sent to shoppers (reservations/mails.py), one row each: a record, never edited."""
 
     list_display = ("sent_at", "kind", "key", "to")
@@ -49,12 +50,3 @@ class SentMailAdmin(admin.ModelAdmin):
     search_fields = ("key", "to")
     date_hierarchy = "sent_at"
     ordering = ("-sent_at",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
