@@ -869,6 +869,8 @@ def profile_reserve(bench: Bench, *, seconds: int, scenario_name: str = "reserve
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a frame whose name spans lines (py-spy writes names as they are)
         frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
         n = int(count)
         total += n
