@@ -36,7 +36,7 @@ from redis.exceptions import WatchError
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str, text
+from flashsale.store.replies import as_int, as_str, item_counts, text
 from plans.models import Adjustment, SaleItem
 from reservations.models import Transaction
 from reservations.states import ACTIVE_STATUSES
@@ -276,7 +276,7 @@ def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[
     txn_replies = iter(pipe.execute())
     figures = {}
     for index, user_id in enumerate(users):
-        counted = {as_int(k): as_int(v) for k, v in replies[2 * index].items()}
+        counted = item_counts(replies[2 * index])
         txns = {txn_id: tuple(as_str(v) for v in next(txn_replies)) for txn_id in txn_lists[user_id]}
         figures[user_id] = (counted, txns)
     return figures
@@ -307,7 +307,7 @@ def _recheck_user(r, session_id: int, user_id: int) -> list[UserMismatch]:
         with r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(user_key, txns_key)
-                counted = {as_int(k): as_int(v) for k, v in pipe.hgetall(user_key).items()}
+                counted = item_counts(pipe.hgetall(user_key))
                 txn_ids = sorted(text(t) for t in pipe.smembers(txns_key))
                 txns = {t: tuple(as_str(v) for v in pipe.hmget(keys.txn(session_id, t), *TXN_FIELDS)) for t in txn_ids}
                 pipe.multi()

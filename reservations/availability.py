@@ -18,7 +18,16 @@ import pygeohash
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str, decode_fields, decode_map, float_or_none, lua_number, text
+from flashsale.store.replies import (
+    as_int,
+    as_str,
+    decode_fields,
+    decode_map,
+    float_or_none,
+    item_counts,
+    lua_number,
+    text,
+)
 from flashsale.store.scripts import lua_script
 from plans.states import SessionState
 from reservations import display
@@ -162,7 +171,7 @@ def _own_counts(session_id: int, *, ticket_key: str, user: str) -> OwnCounts | N
     if code == "no_ticket":
         raise TicketNotAccepted(code)
     reply = decode_fields(_OwnCountsReply, raw[1:])
-    units = {as_int(k): as_int(v) for k, v in zip(reply.pairs[::2], reply.pairs[1::2], strict=True)}
+    units = item_counts(reply.pairs)
     return OwnCounts(session_id=session_id, version=reply.version, units=units)
 
 

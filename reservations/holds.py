@@ -210,6 +210,8 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
     ttl = reservation_ttl_seconds() if request.ttl_seconds is None else request.ttl_seconds
     user_window, user_args = _rate_args(now, request.rate_limits.user)
     ip_window, ip_args = _rate_args(now, request.rate_limits.ip if request.client_ip else None)
+    # The user's window lives in their user hash ("rate" = "<window>:<attempts>"): it is named here.
+    user_args.append(str(user_window))
     shopper = request.shopper
     if isinstance(shopper, TicketHolder):
         mode, ticket = "ticket", tickets.ticket_key(sid, shopper.session_key)
@@ -242,17 +244,16 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
         # The expiry as the txn hash keeps it (milliseconds): formatted here, not in the script.
         f"{now + int(ttl):.3f}",
         settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
-        str(sid),
         *user_args,
         *ip_args,
-        *keys.reserve_prefixes(sid, user_window),
+        *keys.reserve_prefixes(sid),
         *mode_args,
     ]
     return script_keys, args
 
 
 def _stored_ticket_args(shopper: KnownShopper) -> list[str]:
-    """ARGV 21.. of the direct mode: the ticket's lifetime and fields, as ``tickets.store_tickets`` writes them."""
+    """ARGV 20.. of the direct mode: the ticket's lifetime and fields, as ``tickets.store_tickets`` writes them."""
     if shopper.ticket is None:
         return [""]
     fields = tickets.ticket_fields(shopper.ticket[1])

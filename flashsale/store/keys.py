@@ -125,8 +125,8 @@ def ticket(session_id: int, ticket_id: str) -> str:
     return f"{tag(session_id)}:ticket:{ticket_id}"
 
 
-def reserve_prefixes(session_id: int, window: int) -> tuple[str, str, str, str]:
-    """``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` (window W) without their last part.
+def reserve_prefixes(session_id: int) -> tuple[str, str, str]:
+    """``user``, ``user_txns`` and ``txn`` without their last part.
 
     Each is the key function's own result with an empty id, so the names cannot drift apart.
     """
@@ -134,7 +134,6 @@ def reserve_prefixes(session_id: int, window: int) -> tuple[str, str, str, str]:
         user(session_id, ""),
         user_txns(session_id, ""),
         txn(session_id, ""),
-        rate_window(session_id, "user", "", window),
     )
 
 

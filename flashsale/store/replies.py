@@ -41,6 +41,15 @@ def as_int(value: object, default: int = 0) -> int:
     return int(text(value))
 
 
+def item_counts(raw: Mapping[Any, Any] | Sequence[Any]) -> dict[int, int]:
+    """A user hash (``keys.user``: HGETALL as a mapping or a flat field/value list) as item id -> units.
+
+    Only the item ids (digits) are counts: the hash also keeps the user's rate window (``rate``).
+    """
+    pairs = raw.items() if isinstance(raw, Mapping) else zip(raw[::2], raw[1::2], strict=True)
+    return {int(name): as_int(value) for name, value in ((text(k), v) for k, v in pairs) if name.isdigit()}
+
+
 def float_or_none(value: object) -> float | None:
     """A float from a reply or a hash field; None for a missing, empty or unreadable value."""
     raw = as_str(value)

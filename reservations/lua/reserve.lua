@@ -32,7 +32,9 @@
 --   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}  {"rate_limited", retry_after}
 --   ticket mode only: {"no_ticket"}  {"no_pass"}  {"not_admitted"}
 
-local now = tonumber(ARGV[4])
+-- Numbers: `text + 0` converts a string once; tonumber() converts it twice (Lua 5.1 checks, then
+-- converts), and each conversion is a strtod.
+local now = ARGV[4] + 0
 local item_id = ARGV[2]
 local user_id, txn_id, entered_at, latitude, longitude
 
@@ -60,78 +62,104 @@ if ARGV[1] == 'ticket' then
   if now >= tonumber(ticket[2] or '0') then
     return {'no_pass'}
   end
-  if ARGV[16] == '1' and now >= tonumber(ticket[3] or '0') then
+  if ARGV[15] == '1' and now >= tonumber(ticket[3] or '0') then
     return {'not_admitted'}
   end
   user_id, entered_at, latitude, longitude = ticket[1], ticket[5], ticket[6], ticket[7]
   txn_id = item_txn_id(ticket[4])
 else
-  txn_id, user_id, entered_at, latitude, longitude = ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
-  if ARGV[21] ~= '' then
-    -- The whole ticket, field/value pairs from ARGV[22] on (reservations.tickets.ticket_fields).
-    redis.call('HSET', KEYS[7], unpack(ARGV, 22))
-    redis.call('EXPIRE', KEYS[7], ARGV[21])
+  txn_id, user_id, entered_at, latitude, longitude = ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[19]
+  if ARGV[20] ~= '' then
+    -- The whole ticket, field/value pairs from ARGV[21] on (reservations.tickets.ticket_fields).
+    redis.call('HSET', KEYS[7], unpack(ARGV, 21))
+    redis.call('EXPIRE', KEYS[7], ARGV[20])
   end
 end
 
 local txn_key = ARGV[14] .. txn_id
--- Two fields tell a new TransactionID from a seen one; the rest is read only for a replay.
-local seen = redis.call('HMGET', txn_key, 'user', 'item')
-if seen[1] then
-  -- Same TransactionID seen before: replay only for the same user and item.
-  if seen[1] ~= user_id or seen[2] ~= item_id then
+-- A new TransactionID is one EXISTS; a seen one replays only for the same user and item.
+if redis.call('EXISTS', txn_key) == 1 then
+  local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
+    'expires_at', 'status')
+  if previous[1] ~= user_id or previous[2] ~= item_id then
     return {'conflict'}
   end
-  local previous = redis.call('HMGET', txn_key, 'units', 'quantity', 'amount', 'currency', 'expires_at', 'status')
-  return {'reserved', previous[1], previous[2], previous[3], previous[4], previous[5], previous[6], '1', '',
+  return {'reserved', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], '1', '',
     txn_id, user_id}
 end
 
-local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
-if not session[1] then
-  return {'no_session'}
+-- The item hash carries the session's window and state (plans.loading writes them with the session
+-- hash, in one transaction): one read. An item loaded before it did reads the session hash.
+local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency', 'starts_at', 'ends_at', 'state')
+local starts_at, ends_at, state = item[4], item[5], item[6]
+if not starts_at then
+  local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
+  if not session[1] then
+    return {'no_session'}
+  end
+  starts_at, ends_at, state = session[1], session[2], session[3]
 end
-local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency')
 if not item[1] then
   return {'no_item'}
 end
 
-local quantity = tonumber(ARGV[3])
+local quantity = ARGV[3] + 0
+local user_key = ARGV[12] .. user_id
+-- The user hash: item id -> units held or paid, and "rate" = "<window>:<attempts>", the user's
+-- fixed rate window (ARGV 9 names the current one). One read, and one write on the way out.
+local mine = redis.call('HMGET', user_key, item_id, 'rate')
+local held = (mine[1] or 0) + 0
 
 -- Fixed-window rate limits per user and per IP, counted here so that limiting costs no extra
--- round trip on the hot path. The window keys carry the session's hash tag (one slot).
-local function over_limit(key, limit, window)
-  if limit == '' then
-    return false
+-- round trip on the hot path. Over its limit, the user's count is not written: it stays over
+-- until the window ends.
+local rate, user_over = nil, false
+if ARGV[7] ~= '' then
+  local used = 1
+  if mine[2] then
+    local window, attempts = string.match(mine[2], '^(%d+):(%d+)$')
+    if window == ARGV[9] then
+      used = attempts + 1
+    end
   end
-  local used = redis.call('INCR', key)
+  user_over = used > ARGV[7] + 0
+  if not user_over then
+    rate = ARGV[9] .. ':' .. used
+  end
+end
+local ip_over = false
+if ARGV[10] ~= '' then
+  local used = redis.call('INCR', KEYS[8])
   if used == 1 then
-    redis.call('EXPIRE', key, window)
+    redis.call('EXPIRE', KEYS[8], ARGV[11])
   end
-  return used > tonumber(limit)
+  ip_over = used > ARGV[10] + 0
 end
-local user_over = over_limit(ARGV[15] .. user_id, ARGV[8], ARGV[9])
-local ip_over = over_limit(KEYS[8], ARGV[10], ARGV[11])
+-- A refusal still counts the attempt in the user's window (the user hash holds it).
+local function refuse(counter, reply)
+  if rate then
+    redis.call('HSET', user_key, 'rate', rate)
+  end
+  redis.call('HINCRBY', KEYS[4], counter, '1')
+  return reply
+end
 if user_over or ip_over then
-  redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', '1')
-  local window = tonumber(user_over and ARGV[9] or ARGV[11])
-  return {'rate_limited', tostring(window - math.fmod(now, window))}
+  local window = tonumber(user_over and ARGV[8] or ARGV[11])
+  return refuse('rejected_rate_limited', {'rate_limited', tostring(window - math.fmod(now, window))})
 end
-if now < tonumber(session[1]) then
-  redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
-  return {'not_open', session[1]}
+if now < starts_at + 0 then
+  return refuse('rejected_closed', {'not_open', starts_at})
 end
-if now >= tonumber(session[2]) or session[3] == 'cancelled' then
+if now >= ends_at + 0 or state == 'cancelled' then
+  -- Not counted in the user's window: once the session is over its keys may already carry their
+  -- deadline (plans.loading.expire_session_keys), and a new user hash written now would not.
   redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
-  return {'closed', session[2]}
+  return {'closed', ends_at}
 end
 
-local user_key = ARGV[12] .. user_id
-local limit = tonumber(item[1])
-local held = tonumber(redis.call('HGET', user_key, item_id) or '0')
+local limit = item[1] + 0
 if held + quantity > limit then
-  redis.call('HINCRBY', KEYS[4], 'rejected_limit', '1')
-  return {'limit', tostring(held), tostring(limit)}
+  return refuse('rejected_limit', {'limit', tostring(held), tostring(limit)})
 end
 
 -- Pop without counting first (one call whether the units are there or not); a partial set goes
@@ -146,8 +174,7 @@ if not units or #units < quantity then
     end
     redis.call('LPUSH', KEYS[3], unpack(back))
   end
-  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', '1')
-  return {'sold_out', tostring(units and #units or 0)}
+  return refuse('rejected_sold_out', {'sold_out', tostring(units and #units or 0)})
 end
 
 -- Money in integer cents: Lua numbers are doubles and prices are decimal strings. One unit at a
@@ -163,7 +190,11 @@ local expires_at = ARGV[5]
 -- is their JSON list, at a fraction of cjson.encode's cost.
 local units_json = '["' .. table.concat(units, '","') .. '"]'
 
-redis.call('HINCRBY', user_key, item_id, ARGV[3])
+if rate then
+  redis.call('HSET', user_key, item_id, held + quantity, 'rate', rate)
+else
+  redis.call('HSET', user_key, item_id, held + quantity)
+end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'stock_version', '1')
 -- Each field of a new hash is a search and a reallocation of its listpack: the key names the
@@ -177,5 +208,5 @@ redis.call('SADD', ARGV[13] .. user_id, txn_id)
 -- The stream entry names the transaction only; the drainer reads the rest from its hash.
 redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
 
-return {'reserved', units_json, ARGV[3], amount, item[3], expires_at, 'reserved', '0', session[2],
+return {'reserved', units_json, ARGV[3], amount, item[3], expires_at, 'reserved', '0', ends_at,
   txn_id, user_id}
