@@ -7,20 +7,27 @@ formats these names.
 Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = TransactionID):
 
 - ``session(ID)``      hash   id, name, starts_at, ends_at (epoch seconds, float), state, loaded_at,
-                              stock_version (bumped by every script or job that changes any item's
-                              stock list, so the stock poll's snapshots are ordered)
+                              stock_version (bumped by loads, releases, late payments, adjustments
+                              and audit repairs; the stock poll's version is it plus the stream's
+                              entries-added, which every reservation moves: reservations/lua/stock_snapshot.lua)
 - ``items(ID)``        zset   item ids scored by display order
 - ``item(ID, I)``      hash   display data: name, description, image_url, place, latitude, longitude,
-                              sale_price, list_price, currency, per_user_limit, product_id
+                              sale_price, list_price, currency, per_user_limit, product_id; and a copy of the
+                              session's starts_at, ends_at, state (written with the session hash, in one
+                              transaction: the reserve script reads them with the item's own fields)
 - ``geo(ID)``          geo    item ids at their product's location
 - ``stock(ID, I)``     list   one element per unit still on sale ("<I>:<n>", unique per unit)
 - ``counts(ID, I)``    hash   allocated, adjusted, held, paid, returned, rejected_sold_out,
                               rejected_limit, rejected_rate_limited, rejected_closed
-- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session
+- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session; and ``rate`` =
+                              "<window>:<attempts>", the user's fixed reserve rate window (only digit fields
+                              are items: ``flashsale.store.replies.item_counts``)
 - ``txn(ID, T)``       hash   txn, user, item, units (JSON list), quantity, amount, currency, status, expires_at,
                               placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at
 - ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
-- ``rate_window(ID, scope, W, who)`` string reserve attempts of one user or IP in window W (TTL = window)
+- ``rate_window(ID, scope, W, who)`` string reserve attempts of one IP in window W (TTL = window); the
+                              per-user window lives in the user hash (keys of scope ``user`` are no longer
+                              written and expire with their window)
 - ``ticket(ID, K)``    hash   what a reserve request needs from one browser session (K = a digest of its
                               session key): user, captcha_until, admitted_until, visit (the sale-page
                               visit's TransactionID), entered_at, lat, lon (reservations/tickets.py)
@@ -56,7 +63,7 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               reads its age, flashsale/readiness.py)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
-``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
+``user``, ``user_txns`` and ``txn`` itself: ``reserve_prefixes(ID)``
 gives it their names up to the id it appends (all in the session's slot). The stock poll's script
 (``stock_levels.lua``) likewise gets ``stock(ID, "")`` and ``user(ID, "")`` and appends item and user ids.
 

@@ -7,24 +7,29 @@
 --             location, so a reserve request needs this one call and no session read. The
 --             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
---             ticket is missing or stale: it then stores a fresh ticket, ARGV 21..).
--- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
+--             ticket is missing or stale: it then stores a fresh ticket, ARGV 20..).
+-- Keys formed here (user, user_txns, txn) are the prefixes ARGV 12..14
 -- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
 -- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
--- Cost (this runs for every winner, and one Redis core runs it): numbers go to redis.call as the
+-- Cost (this runs for every winner, and one Redis core runs it): each redis.call and each of its
+-- arguments and reply elements is converted between Lua and Redis, so every hash is read once and
+-- written once: the item hash carries a copy of the session's window and state (plans.loading;
+-- an item without it reads the session hash), the user hash carries the user's rate window
+-- ("rate" = "<window>:<attempts>") beside their units per item. Numbers go to redis.call as the
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
 -- that the caller can send ready, and the txn hash gets ten fields (the cold ones packed in one).
 --
 -- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
---       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid  7 session_id
---       8 user limit  9 user window seconds  10 IP limit  11 IP window seconds ("" = no limit)
---       12..15 key prefixes: user, user_txns, txn, per-user rate window
---       ticket mode: 16 "1" when the shopper must hold an admission pass
---       direct mode: 16 txn_id  17 user_id  18 entered_at  19 latitude  20 longitude
---                    21 ticket lifetime in seconds ("" = store no ticket)
---                    22.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
+--       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid
+--       7 user limit ("" = no limit)  8 user window seconds  9 the user window's number (now // seconds)
+--       10 IP limit ("" = no limit)  11 IP window seconds
+--       12..14 key prefixes: user, user_txns, txn
+--       ticket mode: 15 "1" when the shopper must hold an admission pass
+--       direct mode: 15 txn_id  16 user_id  17 entered_at  18 latitude  19 longitude
+--                    20 ticket lifetime in seconds ("" = store no ticket)
+--                    21.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
 --   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
 --    session_ends_at, txn_id, user_id}
@@ -196,7 +201,8 @@ else
   redis.call('HSET', user_key, item_id, held + quantity)
 end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'stock_version', '1')
+-- No stock_version bump: the stock poll's version counts the stream's entries (stock_snapshot.lua),
+-- and the XADD below adds one.
 -- Each field of a new hash is a search and a reallocation of its listpack: the key names the
 -- session, and what only the drainer and "my reservations" read is one field, "placed":
 -- reserved_at|entered_at|latitude|longitude|kid ("" = not known; reservations/txns.py spreads it).
