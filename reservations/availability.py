@@ -27,6 +27,7 @@ from flashsale.store.replies import (
     item_counts,
     lua_number,
     text,
+    user_txn_ids,
 )
 from flashsale.store.scripts import lua_script
 from plans.states import SessionState
@@ -254,7 +255,10 @@ def user_reservations(user_id: int, session_ids: Iterable[int] | None = None) ->
 
 
 def _user_reservations_in(r: Any, user_id: int, session_id: int) -> list[HeldReservation]:
-    txn_ids = sorted(text(t) for t in r.smembers(keys.user_txns(session_id, user_id)))
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.user(session_id, user_id))
+    pipe.smembers(keys.user_txns(session_id, user_id))
+    txn_ids = user_txn_ids(*pipe.execute())
     if not txn_ids:
         return []
     pipe = r.pipeline(transaction=False)

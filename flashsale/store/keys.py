@@ -19,12 +19,14 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 - ``stock(ID, I)``     list   one element per unit still on sale ("<I>:<n>", unique per unit)
 - ``counts(ID, I)``    hash   allocated, adjusted, held, paid, returned, rejected_sold_out,
                               rejected_limit, rejected_rate_limited, rejected_closed
-- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session; and ``rate`` =
-                              "<window>:<attempts>", the user's fixed reserve rate window (only digit fields
-                              are items: ``flashsale.store.replies.item_counts``)
+- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session; ``rate`` =
+                              "<window>:<attempts>", the user's fixed reserve rate window; ``t:<T>`` -> item id
+                              for each of the user's reservations (their page; ``USER_TXN_FIELD``). Only digit
+                              fields are items (``flashsale.store.replies.item_counts``, ``user_txn_ids``)
 - ``txn(ID, T)``       hash   txn, user, item, units (JSON list), quantity, amount, currency, status, expires_at,
                               placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at
-- ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
+- ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations, as releases before issue 15 wrote them
+                              (now ``t:<T>`` fields of the user hash); still read, no longer written
 - ``rate_window(ID, scope, W, who)`` string reserve attempts of one IP in window W (TTL = window); the
                               per-user window lives in the user hash (keys of scope ``user`` are no longer
                               written and expire with their window)
@@ -63,7 +65,7 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               reads its age, flashsale/readiness.py)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
-``user``, ``user_txns`` and ``txn`` itself: ``reserve_prefixes(ID)``
+``user`` and ``txn`` itself: ``reserve_prefixes(ID)``
 gives it their names up to the id it appends (all in the session's slot). The stock poll's script
 (``stock_levels.lua``) likewise gets ``stock(ID, "")`` and ``user(ID, "")`` and appends item and user ids.
 
@@ -132,16 +134,21 @@ def ticket(session_id: int, ticket_id: str) -> str:
     return f"{tag(session_id)}:ticket:{ticket_id}"
 
 
-def reserve_prefixes(session_id: int) -> tuple[str, str, str]:
-    """``user``, ``user_txns`` and ``txn`` without their last part.
+def reserve_prefixes(session_id: int) -> tuple[str, str]:
+    """``user`` and ``txn`` without their last part.
 
     Each is the key function's own result with an empty id, so the names cannot drift apart.
     """
-    return (
-        user(session_id, ""),
-        user_txns(session_id, ""),
-        txn(session_id, ""),
-    )
+    return user(session_id, ""), txn(session_id, "")
+
+
+# A user hash field naming one of the user's reservations: "t:<TransactionID>" -> item id
+# (reserve.lua writes it with the same prefix).
+USER_TXN_FIELD = "t:"
+
+
+def user_txn_field(txn_id: str) -> str:
+    return f"{USER_TXN_FIELD}{txn_id}"
 
 
 def holds(session_id: int) -> str:

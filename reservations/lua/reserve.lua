@@ -7,15 +7,16 @@
 --             location, so a reserve request needs this one call and no session read. The
 --             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
---             ticket is missing or stale: it then stores a fresh ticket, ARGV 20..).
--- Keys formed here (user, user_txns, txn) are the prefixes ARGV 12..14
+--             ticket is missing or stale: it then stores a fresh ticket, ARGV 19..).
+-- Keys formed here (user, txn) are the prefixes ARGV 12..13
 -- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
 -- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
 -- Cost (this runs for every winner, and one Redis core runs it): each redis.call and each of its
 -- arguments and reply elements is converted between Lua and Redis, so every hash is read once and
 -- written once: the item hash carries a copy of the session's window and state (plans.loading;
 -- an item without it reads the session hash), the user hash carries the user's rate window
--- ("rate" = "<window>:<attempts>") beside their units per item. Numbers go to redis.call as the
+-- ("rate" = "<window>:<attempts>") and their TransactionIDs ("t:<id>" = item id, the list of
+-- "my reservations", keys.USER_TXN_FIELD) beside their units per item. Numbers go to redis.call as the
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
 -- that the caller can send ready, and the txn hash gets ten fields (the cold ones packed in one).
 --
@@ -25,11 +26,11 @@
 --       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid
 --       7 user limit ("" = no limit)  8 user window seconds  9 the user window's number (now // seconds)
 --       10 IP limit ("" = no limit)  11 IP window seconds
---       12..14 key prefixes: user, user_txns, txn
---       ticket mode: 15 "1" when the shopper must hold an admission pass
---       direct mode: 15 txn_id  16 user_id  17 entered_at  18 latitude  19 longitude
---                    20 ticket lifetime in seconds ("" = store no ticket)
---                    21.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
+--       12..13 key prefixes: user, txn
+--       ticket mode: 14 "1" when the shopper must hold an admission pass
+--       direct mode: 14 txn_id  15 user_id  16 entered_at  17 latitude  18 longitude
+--                    19 ticket lifetime in seconds ("" = store no ticket)
+--                    20.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
 --   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
 --    session_ends_at, txn_id, user_id}
@@ -67,21 +68,21 @@ if ARGV[1] == 'ticket' then
   if now >= tonumber(ticket[2] or '0') then
     return {'no_pass'}
   end
-  if ARGV[15] == '1' and now >= tonumber(ticket[3] or '0') then
+  if ARGV[14] == '1' and now >= tonumber(ticket[3] or '0') then
     return {'not_admitted'}
   end
   user_id, entered_at, latitude, longitude = ticket[1], ticket[5], ticket[6], ticket[7]
   txn_id = item_txn_id(ticket[4])
 else
-  txn_id, user_id, entered_at, latitude, longitude = ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[19]
-  if ARGV[20] ~= '' then
-    -- The whole ticket, field/value pairs from ARGV[21] on (reservations.tickets.ticket_fields).
-    redis.call('HSET', KEYS[7], unpack(ARGV, 21))
-    redis.call('EXPIRE', KEYS[7], ARGV[20])
+  txn_id, user_id, entered_at, latitude, longitude = ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[18]
+  if ARGV[19] ~= '' then
+    -- The whole ticket, field/value pairs from ARGV[20] on (reservations.tickets.ticket_fields).
+    redis.call('HSET', KEYS[7], unpack(ARGV, 20))
+    redis.call('EXPIRE', KEYS[7], ARGV[19])
   end
 end
 
-local txn_key = ARGV[14] .. txn_id
+local txn_key = ARGV[13] .. txn_id
 -- A new TransactionID is one EXISTS; a seen one replays only for the same user and item.
 if redis.call('EXISTS', txn_key) == 1 then
   local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
@@ -195,10 +196,11 @@ local expires_at = ARGV[5]
 -- is their JSON list, at a fraction of cjson.encode's cost.
 local units_json = '["' .. table.concat(units, '","') .. '"]'
 
+-- The user hash: the new count, the window, and the TransactionID (no set of its own: one call).
 if rate then
-  redis.call('HSET', user_key, item_id, held + quantity, 'rate', rate)
+  redis.call('HSET', user_key, item_id, held + quantity, 'rate', rate, 't:' .. txn_id, item_id)
 else
-  redis.call('HSET', user_key, item_id, held + quantity)
+  redis.call('HSET', user_key, item_id, held + quantity, 't:' .. txn_id, item_id)
 end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
 -- No stock_version bump: the stock poll's version counts the stream's entries (stock_snapshot.lua),
@@ -210,7 +212,6 @@ redis.call('HSET', txn_key, 'txn', txn_id, 'user', user_id, 'item', item_id, 'un
   'quantity', ARGV[3], 'amount', amount, 'currency', item[3], 'status', 'reserved', 'expires_at', expires_at,
   'placed', ARGV[4] .. '|' .. entered_at .. '|' .. latitude .. '|' .. longitude .. '|' .. ARGV[6])
 redis.call('ZADD', KEYS[5], expires_at, txn_id)
-redis.call('SADD', ARGV[13] .. user_id, txn_id)
 -- The stream entry names the transaction only; the drainer reads the rest from its hash.
 redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
 

@@ -30,7 +30,9 @@ def test_reserving_pops_units_and_records_the_hold(load_sale, make_user, redis_c
     assert (figures["remaining"], figures["held"], figures["paid"]) == (3, 2, 0)
     assert int(redis_conn.hget(keys.user(sale.id, user.pk), str(sale.item.pk))) == 2
     assert redis_conn.zscore(keys.holds(sale.id), TXN) == now + 600
-    assert redis_conn.sismember(keys.user_txns(sale.id, user.pk), TXN)
+    # The user's page lists it from their user hash (no set of its own any more).
+    assert redis_conn.hget(keys.user(sale.id, user.pk), keys.user_txn_field(TXN)) == str(sale.item.pk).encode()
+    assert not redis_conn.exists(keys.user_txns(sale.id, user.pk))
     txn = transaction_state(sale.id, TXN)
     assert txn["status"] == "reserved" and json.loads(txn["units"]) == list(reservation.units)
     assert txn["amount"] == "39.98" and txn["user"] == str(user.pk)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str, item_counts
+from flashsale.store.replies import as_str, item_counts, user_txn_ids
 from plans.loading import set_redis_state
 from plans.states import SessionState
 from reservations import availability, refusals, tickets
@@ -44,7 +44,11 @@ def test_the_user_window_refuses_the_eleventh_attempt_and_opens_again_in_the_nex
 
     assert refused.value.retry_after == 50  # the window's end, not a full window from now
     user_hash = {as_str(k): as_str(v) for k, v in redis_conn.hgetall(keys.user(sale.id, user.pk)).items()}
-    assert user_hash == {str(sale.item.pk): "10", "rate": f"{start // 60}:10"}
+    assert user_hash == {
+        str(sale.item.pk): "10",
+        "rate": f"{start // 60}:10",
+        **{keys.user_txn_field(f"RATE{user.pk:06d}{n:04d}"): str(sale.item.pk) for n in range(10)},
+    }
     assert not redis_conn.keys(f"*{{s:{sale.id}}}:rate:user:*")  # no key of its own any more
 
     # The next window counts from one again.
@@ -80,8 +84,28 @@ def test_readers_of_the_user_hash_see_only_item_counts(load_sale, make_user, red
 
 
 def test_item_counts_skips_every_field_that_is_not_an_item():
-    assert item_counts({b"12": b"2", b"rate": b"29933:4"}) == {12: 2}
-    assert item_counts([b"rate", b"29933:4", b"7", b"1"]) == {7: 1}
+    assert item_counts({b"12": b"2", b"rate": b"29933:4", b"t:01JDZX3YQ8M7T5V0A2B4C6D8E1": b"12"}) == {12: 2}
+    assert item_counts([b"rate", b"29933:4", b"7", b"1", b"t:42", b"7"]) == {7: 1}
+
+
+def test_the_user_hash_lists_the_reservations_with_those_of_an_older_set():
+    """Reservations made before the t: fields existed are in the user_txns set: both are read."""
+    user_hash = {b"12": b"2", b"rate": b"29933:4", b"t:NEW": b"12", b"t:42": b"12"}
+    assert user_txn_ids(user_hash, [b"OLD"]) == ["42", "NEW", "OLD"]
+
+
+def test_my_reservations_lists_old_and_new_ones(load_sale, make_user, redis_conn, clock):
+    sale = load_sale(quantities=[5], limit=2)
+    user = make_user()
+    _attempt(sale, user.pk, 0, clock.now().timestamp())
+    # One reserved by the previous release: its TransactionID in the set, its count in the hash.
+    old = _attempt(sale, user.pk, 1, clock.now().timestamp())
+    redis_conn.hdel(keys.user(sale.id, user.pk), keys.user_txn_field(old.txn_id))
+    redis_conn.sadd(keys.user_txns(sale.id, user.pk), old.txn_id)
+
+    listed = [held.txn_id for held in availability.user_reservations(user.pk, [sale.id])]
+    assert sorted(listed) == sorted([f"RATE{user.pk:06d}0000", old.txn_id])
+    assert audit_session(sale.id, store=False).ok
 
 
 def test_a_closed_session_creates_no_user_hash(load_sale, make_user, redis_conn, clock):
