@@ -93,17 +93,18 @@ def unit_id(item_id: int, n: int) -> str:
 
 def item_display_data(item: SaleItem) -> dict[str, str]:
     product = item.product
+    # The reserve script's fields first: a new hash keeps this order, and HMGET searches it from the start.
     return {
+        "per_user_limit": str(item.per_user_limit),
+        "sale_price": str(item.sale_price),
+        "currency": item.currency,
         "name": product.name,
         "description": product.description,
         "image_url": product.image_url,
         "place": product.place,
         "latitude": str(product.latitude),
         "longitude": str(product.longitude),
-        "sale_price": str(item.sale_price),
         "list_price": str(product.list_price),
-        "currency": item.currency,
-        "per_user_limit": str(item.per_user_limit),
         "product_id": str(product.pk),
     }
 

@@ -16,11 +16,14 @@
 -- written once: the item hash carries a copy of the session's window and state (plans.loading;
 -- an item without it reads the session hash), the user hash carries the user's rate window
 -- ("rate" = "<window>:<attempts>") and their TransactionIDs ("t:<id>" = item id, the list of
--- "my reservations", keys.USER_TXN_FIELD) beside their units per item. Numbers go to redis.call as the
+-- "my reservations", keys.USER_TXN_FIELD) beside their units per item; the stock poll's version
+-- counts the stream's entries, so no counter is bumped for it. Numbers go to redis.call as the
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
--- that the caller can send ready, and the txn hash gets ten fields (the cold ones packed in one).
+-- that the caller can send ready, a new hold is answered without the quantity and expiry the
+-- caller sent, the txn hash gets nine fields (the cold ones packed in one, the TransactionID in
+-- the key) and the stream entry one.
 --
--- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+-- KEYS: 1 session (read only for an item hash without the window copy)  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
 --       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid
@@ -32,8 +35,10 @@
 --                    19 ticket lifetime in seconds ("" = store no ticket)
 --                    20.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
---   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
---    session_ends_at, txn_id, user_id}
+--   {"reserved", units_json, amount, currency, session_ends_at, txn_id, user_id}: a new hold of ARGV 3
+--    units until ARGV 5
+--   {"replayed", units_json, quantity, amount, currency, expires_at, status, txn_id, user_id}: the
+--    TransactionID's stored hold
 --   {"sold_out", remaining}  {"limit", held, per_user_limit}  {"not_open", starts_at}
 --   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}  {"rate_limited", retry_after}
 --   ticket mode only: {"no_ticket"}  {"no_pass"}  {"not_admitted"}
@@ -90,8 +95,7 @@ if redis.call('EXISTS', txn_key) == 1 then
   if previous[1] ~= user_id or previous[2] ~= item_id then
     return {'conflict'}
   end
-  return {'reserved', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], '1', '',
-    txn_id, user_id}
+  return {'replayed', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], txn_id, user_id}
 end
 
 -- The item hash carries the session's window and state (plans.loading writes them with the session
@@ -130,7 +134,8 @@ if ARGV[7] ~= '' then
   end
   user_over = used > ARGV[7] + 0
   if not user_over then
-    rate = ARGV[9] .. ':' .. used
+    -- (A first attempt needs no number formatted: Lua's tostring is a printf.)
+    rate = used == 1 and ARGV[9] .. ':1' or ARGV[9] .. ':' .. used
   end
 end
 local ip_over = false
@@ -197,23 +202,27 @@ local expires_at = ARGV[5]
 local units_json = '["' .. table.concat(units, '","') .. '"]'
 
 -- The user hash: the new count, the window, and the TransactionID (no set of its own: one call).
+-- A first hold of the item stores the quantity as it arrived (a Lua number would be printf'd).
+local count = held == 0 and ARGV[3] or held + quantity
 if rate then
-  redis.call('HSET', user_key, item_id, held + quantity, 'rate', rate, 't:' .. txn_id, item_id)
+  redis.call('HSET', user_key, item_id, count, 'rate', rate, 't:' .. txn_id, item_id)
 else
-  redis.call('HSET', user_key, item_id, held + quantity, 't:' .. txn_id, item_id)
+  redis.call('HSET', user_key, item_id, count, 't:' .. txn_id, item_id)
 end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
 -- No stock_version bump: the stock poll's version counts the stream's entries (stock_snapshot.lua),
 -- and the XADD below adds one.
 -- Each field of a new hash is a search and a reallocation of its listpack: the key names the
--- session, and what only the drainer and "my reservations" read is one field, "placed":
+-- session and the TransactionID (no "txn" field: readers take it from the key or the stream
+-- entry), and what only the drainer and "my reservations" read is one field, "placed":
 -- reserved_at|entered_at|latitude|longitude|kid ("" = not known; reservations/txns.py spreads it).
-redis.call('HSET', txn_key, 'txn', txn_id, 'user', user_id, 'item', item_id, 'units', units_json,
+redis.call('HSET', txn_key, 'user', user_id, 'item', item_id, 'units', units_json,
   'quantity', ARGV[3], 'amount', amount, 'currency', item[3], 'status', 'reserved', 'expires_at', expires_at,
   'placed', ARGV[4] .. '|' .. entered_at .. '|' .. latitude .. '|' .. longitude .. '|' .. ARGV[6])
 redis.call('ZADD', KEYS[5], expires_at, txn_id)
--- The stream entry names the transaction only; the drainer reads the rest from its hash.
-redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
+-- The stream entry is "reserved" = the TransactionID; the drainer reads the rest from its hash
+-- (and still reads the older form, type = reserved, txn = the TransactionID).
+redis.call('XADD', KEYS[6], '*', 'reserved', txn_id)
 
-return {'reserved', units_json, ARGV[3], amount, item[3], expires_at, 'reserved', '0', ends_at,
-  txn_id, user_id}
+-- The quantity and the expiry are the caller's own ARGV 3 and 5: not sent back.
+return {'reserved', units_json, amount, item[3], ends_at, txn_id, user_id}

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flashsale.store import keys
 from flashsale.store.replies import as_str
-from reservations.drain import drain_session
+from reservations.drain import drain_session, reservation_event
 from reservations.holds import reserve_units, transaction_state
 from tests.support.sales import assert_stock_invariant
 
@@ -39,7 +39,9 @@ def test_reserving_pops_units_and_records_the_hold(load_sale, make_user, redis_c
     ((_, event),) = redis_conn.xrange(keys.stream(sale.id))
     event = {as_str(k): as_str(v) for k, v in event.items()}
     # The hot path appends the TransactionID only; the drainer reads the rest from the hash.
-    assert event == {"type": "reserved", "txn": TXN}
+    assert event == {"reserved": TXN}
+    assert reservation_event(event) == {"type": "reserved", "txn": TXN}
+    assert reservation_event({"type": "reserved", "txn": TXN}) == {"type": "reserved", "txn": TXN}  # older form
     assert txn["quantity"] == "2"
     # The live page's reservations per minute are counted by the drainer, not on the hot path.
     minute = str(int(now // 60))
