@@ -23,8 +23,9 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               "<window>:<attempts>", the user's fixed reserve rate window; ``t:<T>`` -> item id
                               for each of the user's reservations (their page; ``USER_TXN_FIELD``). Only digit
                               fields are items (``flashsale.store.replies.item_counts``, ``user_txn_ids``)
-- ``txn(ID, T)``       hash   txn, user, item, units (JSON list), quantity, amount, currency, status, expires_at,
-                              placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at
+- ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status, expires_at,
+                              placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at;
+                              ``txn`` (= T) only in hashes written before issue 15 or rebuilt from PostgreSQL
 - ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations, as releases before issue 15 wrote them
                               (now ``t:<T>`` fields of the user hash); still read, no longer written
 - ``rate_window(ID, scope, W, who)`` string reserve attempts of one IP in window W (TTL = window); the
@@ -34,7 +35,8 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               session key): user, captcha_until, admitted_until, visit (the sale-page
                               visit's TransactionID), entered_at, lat, lon (reservations/tickets.py)
 - ``holds(ID)``        zset   TransactionID -> expiry (epoch seconds) of unpaid holds
-- ``stream(ID)``       stream reservation events for the transaction drainer
+- ``stream(ID)``       stream reservation events for the drainer: ``reserved`` = T from the reserve script, ``type``,
+                              ``txn`` and the txn hash from release and pay (reservations/drain.py)
 - ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
 - ``loaded(ID)``       hash   item id -> units loaded (makes loading idempotent); also the highest unit
                               number issued for the item, so units added later continue the numbering
