@@ -21,9 +21,10 @@
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
 -- that the caller can send ready, a new hold is answered without the quantity and expiry the
 -- caller sent, the txn hash gets nine fields (the cold ones packed in one, the TransactionID in
--- the key) and the stream entry one.
+-- the key) and the stream entry one field.
 --
--- KEYS: 1 session (read only for an item hash without the window copy)  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+-- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+--       (the session hash is read only for an item hash without the window copy)
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
 --       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid
@@ -35,8 +36,8 @@
 --                    19 ticket lifetime in seconds ("" = store no ticket)
 --                    20.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
---   {"reserved", units_json, amount, currency, session_ends_at, txn_id, user_id}: a new hold of ARGV 3
---    units until ARGV 5
+--   {"reserved", units_json, amount, currency, session_ends_at, txn_id, user_id}: a new hold of
+--    ARGV 3 units until ARGV 5
 --   {"replayed", units_json, quantity, amount, currency, expires_at, status, txn_id, user_id}: the
 --    TransactionID's stored hold
 --   {"sold_out", remaining}  {"limit", held, per_user_limit}  {"not_open", starts_at}
@@ -95,12 +96,14 @@ if redis.call('EXISTS', txn_key) == 1 then
   if previous[1] ~= user_id or previous[2] ~= item_id then
     return {'conflict'}
   end
-  return {'replayed', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], txn_id, user_id}
+  return {'replayed', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], txn_id,
+    user_id}
 end
 
 -- The item hash carries the session's window and state (plans.loading writes them with the session
 -- hash, in one transaction): one read. An item loaded before it did reads the session hash.
-local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency', 'starts_at', 'ends_at', 'state')
+local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency', 'starts_at', 'ends_at',
+  'state')
 local starts_at, ends_at, state = item[4], item[5], item[6]
 if not starts_at then
   local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
