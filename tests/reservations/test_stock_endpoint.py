@@ -92,27 +92,6 @@ def test_the_version_grows_with_every_change_of_stock(shopper, load_sale, make_u
     assert seen == sorted(seen) and len(set(seen)) == 4
 
 
-def test_the_version_counts_stream_entries_the_drainer_has_deleted(shopper, load_sale, redis_conn, clock):
-    """The reserve script bumps no counter: the stream's entries-added moves the version, for good."""
-    from flashsale.store import keys
-    from reservations.availability import own_counts
-    from reservations.drain import drain_session
-
-    sale = load_sale(quantities=[5], limit=2)
-    before = int(redis_conn.hget(keys.session(sale.id), "stock_version"))
-    reserve_units(sale.id, sale.item.pk, user_id=shopper.user.pk, quantity=1, txn_id="D" * 26, now=clock.now())
-    clock.advance(seconds=1)
-    after = _stock(Client(), sale).json()["version"]
-
-    assert int(redis_conn.hget(keys.session(sale.id), "stock_version")) == before
-    assert after == before + 1
-    assert drain_session(sale.id) == 1 and redis_conn.xlen(keys.stream(sale.id)) == 0
-    clock.advance(seconds=1)
-    assert _stock(Client(), sale).json()["version"] == after
-    counts = own_counts(sale.id, user_id=shopper.user.pk)
-    assert counts is not None and counts.version == after
-
-
 def test_unknown_session_is_404_json(client, db):
     response = client.get(reverse("reservations-stock", args=[999]))
     assert response.status_code == 404 and response.json() == {"error": "not_found"}
