@@ -49,7 +49,8 @@ def _reserved_units_by_item(redis, session_id: int) -> dict[str, list[str]]:
     while True:
         page = redis.xrange(keys.stream(session_id), min=start, max="+", count=STREAM_PAGE)
         entries = [{_text(k): _text(v) for k, v in fields.items()} for _, fields in page]
-        reserved = [fields["txn"] for fields in entries if fields.get("type") == "reserved"]
+        # "reserved" = the TransactionID; earlier releases wrote type = reserved, txn = the id.
+        reserved = [fields.get("reserved") or fields["txn"] for fields in entries if _is_reservation(fields)]
         # A reservation's stream entry names its TransactionID; the units are in the txn's hash.
         pipe = redis.pipeline(transaction=False)
         for txn_id in reserved:
@@ -59,6 +60,10 @@ def _reserved_units_by_item(redis, session_id: int) -> dict[str, list[str]]:
         if len(page) < STREAM_PAGE:
             return units
         start = "(" + _text(page[-1][0])
+
+
+def _is_reservation(fields: dict[str, str]) -> bool:
+    return fields.get("type") == "reserved" or ("reserved" in fields and "type" not in fields)
 
 
 def _text(value) -> str:

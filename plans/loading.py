@@ -93,17 +93,18 @@ def unit_id(item_id: int, n: int) -> str:
 
 def item_display_data(item: SaleItem) -> dict[str, str]:
     product = item.product
+    # The reserve script's fields first: a new hash keeps this order, and HMGET searches it from the start.
     return {
+        "per_user_limit": str(item.per_user_limit),
+        "sale_price": str(item.sale_price),
+        "currency": item.currency,
         "name": product.name,
         "description": product.description,
         "image_url": product.image_url,
         "place": product.place,
         "latitude": str(product.latitude),
         "longitude": str(product.longitude),
-        "sale_price": str(item.sale_price),
         "list_price": str(product.list_price),
-        "currency": item.currency,
-        "per_user_limit": str(item.per_user_limit),
         "product_id": str(product.pk),
     }
 
@@ -176,19 +177,22 @@ def _publish(r, session: SaleSession, *, state: str, now: datetime) -> None:
     """Write the session hash and index it: last, so on a first load the reserve script finds no
     session (and refuses) until every unit is in place."""
     sid = session.pk
-    r.hset(
+    window = {
+        "starts_at": repr(session.starts_at.timestamp()),
+        "ends_at": repr(session.ends_at.timestamp()),
+        "state": state,
+    }
+    # One transaction (one slot): every item hash carries a copy of the window and state, which
+    # the reserve script reads with the item's own fields in one call (see _write_window).
+    pipe = r.pipeline(transaction=True)
+    _write_window(r, pipe, sid, window)
+    pipe.hset(
         keys.session(sid),
-        mapping={
-            "id": str(sid),
-            "name": session.name,
-            "starts_at": repr(session.starts_at.timestamp()),
-            "ends_at": repr(session.ends_at.timestamp()),
-            "state": state,
-            "loaded_at": repr(now.timestamp()),
-        },
+        mapping={"id": str(sid), "name": session.name, **window, "loaded_at": repr(now.timestamp())},
     )
     # A (re)load can change every item's stock: the stock poll's snapshots must see a new version.
-    r.hincrby(keys.session(sid), "stock_version", 1)
+    pipe.hincrby(keys.session(sid), "stock_version", 1)
+    pipe.execute()
     # Not in a pipeline with the session's keys: the index has no hash tag (another slot).
     r.zadd(keys.sessions_index(), {str(sid): session.starts_at.timestamp()})
 
@@ -281,12 +285,26 @@ def _push_stock(r, sid: int, items: list[SaleItem], *, progress: Progress = NO_P
     return pushed
 
 
+def _write_window(r, pipe, sid: int, fields: dict[str, str]) -> None:
+    """Queue on ``pipe`` the copy of the session's ``fields`` (window, state) in every item hash.
+
+    The session hash stays the reference (the stock poll, the waiting room, the home page read
+    it); whoever changes these fields there changes them here in the same transaction. An item
+    hash without them (loaded before the copies existed) sends the reserve script to the session.
+    """
+    for member in r.zrange(keys.items(sid), 0, -1):
+        pipe.hset(keys.item(sid, as_int(member)), mapping=fields)
+
+
 def set_redis_state(session_id: int, state: str) -> bool:
-    """Record a state change in the loaded session's hash; False when the session is not in Redis."""
+    """Record a state change in the loaded session's hash and its items'; False when not in Redis."""
     r = sale_redis()
     if not r.exists(keys.session(session_id)):
         return False
-    r.hset(keys.session(session_id), "state", str(state))
+    pipe = r.pipeline(transaction=True)
+    _write_window(r, pipe, session_id, {"state": str(state)})
+    pipe.hset(keys.session(session_id), "state", str(state))
+    pipe.execute()
     return True
 
 

@@ -36,7 +36,7 @@ from redis.exceptions import WatchError
 from flashsale import clock
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str, text
+from flashsale.store.replies import as_int, as_str, item_counts, text, user_txn_ids
 from plans.models import Adjustment, SaleItem
 from reservations.models import Transaction
 from reservations.states import ACTIVE_STATUSES
@@ -231,6 +231,26 @@ def _session_users(r, session_id: int) -> set[int]:
     return _scan_ids(r, user_prefix + "*", user_prefix) | _scan_ids(r, txns_prefix + "*", txns_prefix)
 
 
+Holders = dict[int, set[str]]
+
+
+def _holders(r, session_id: int) -> Holders:
+    """User -> TransactionIDs of the session's unpaid holds, from the txn hashes ``holds`` names.
+
+    The user hash lists the user's reservations itself (``t:`` fields) beside their counts: this
+    second witness still sees a hold whose user hash was lost whole.
+    """
+    txn_ids = [text(t) for t in r.zrange(keys.holds(session_id), 0, -1)]
+    pipe = r.pipeline(transaction=False)
+    for txn_id in txn_ids:
+        pipe.hget(keys.txn(session_id, txn_id), "user")
+    found: Holders = {}
+    for txn_id, user in zip(txn_ids, pipe.execute() if txn_ids else [], strict=True):
+        if user is not None:
+            found.setdefault(as_int(user), set()).add(txn_id)
+    return found
+
+
 TXN_FIELDS = ("item", "quantity", "status")
 
 
@@ -259,7 +279,9 @@ def _pg_fallback(session_id: int, txn_ids: set[str]) -> dict[str, tuple[int, int
     }
 
 
-def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[int, int], dict[str, tuple]]]:
+def _user_figures(
+    r, session_id: int, users: list[int], holders: Holders
+) -> dict[int, tuple[dict[int, int], dict[str, tuple]]]:
     """User -> (user hash, their txns' fields), pipelined; not atomic across users (rechecked)."""
     pipe = r.pipeline(transaction=False)
     for user_id in users:
@@ -269,14 +291,14 @@ def _user_figures(r, session_id: int, users: list[int]) -> dict[int, tuple[dict[
     txn_lists = {}
     pipe = r.pipeline(transaction=False)
     for index, user_id in enumerate(users):
-        txn_ids = sorted(text(t) for t in replies[2 * index + 1])
+        txn_ids = user_txn_ids(replies[2 * index], [*replies[2 * index + 1], *holders.get(user_id, ())])
         txn_lists[user_id] = txn_ids
         for txn_id in txn_ids:
             pipe.hmget(keys.txn(session_id, txn_id), *TXN_FIELDS)
     txn_replies = iter(pipe.execute())
     figures = {}
     for index, user_id in enumerate(users):
-        counted = {as_int(k): as_int(v) for k, v in replies[2 * index].items()}
+        counted = item_counts(replies[2 * index])
         txns = {txn_id: tuple(as_str(v) for v in next(txn_replies)) for txn_id in txn_lists[user_id]}
         figures[user_id] = (counted, txns)
     return figures
@@ -296,19 +318,21 @@ def _mismatches(
     return found
 
 
-def _recheck_user(r, session_id: int, user_id: int) -> list[UserMismatch]:
+def _recheck_user(r, session_id: int, user_id: int, held: set[str]) -> list[UserMismatch]:
     """Read one user's figures under WATCH: a reservation or release in between forces a re-read.
 
     Every change of a user's active units (reserve, release, late payment) writes their user hash
-    or txn set, so an unchanged pair means the txn fields read belong to the same instant.
+    (its ``t:`` fields name their reservations; an older release's set too), so an unchanged pair
+    means the txn fields read belong to the same instant.
     """
     user_key, txns_key = keys.user(session_id, user_id), keys.user_txns(session_id, user_id)
     for _ in range(USER_RECHECKS):
         with r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(user_key, txns_key)
-                counted = {as_int(k): as_int(v) for k, v in pipe.hgetall(user_key).items()}
-                txn_ids = sorted(text(t) for t in pipe.smembers(txns_key))
+                user_hash = pipe.hgetall(user_key)
+                counted = item_counts(user_hash)
+                txn_ids = user_txn_ids(user_hash, [*pipe.smembers(txns_key), *held])
                 txns = {t: tuple(as_str(v) for v in pipe.hmget(keys.txn(session_id, t), *TXN_FIELDS)) for t in txn_ids}
                 pipe.multi()
                 pipe.exists(user_key)
@@ -322,15 +346,16 @@ def _recheck_user(r, session_id: int, user_id: int) -> list[UserMismatch]:
 
 
 def _audit_users(r, session_id: int) -> tuple[list[UserMismatch], int]:
-    users = sorted(_session_users(r, session_id))
-    figures = _user_figures(r, session_id, users)
+    holders = _holders(r, session_id)
+    users = sorted(_session_users(r, session_id) | set(holders))
+    figures = _user_figures(r, session_id, users, holders)
     missing = {t for _, txns in figures.values() for t, fields in txns.items() if fields[2] is None}
     fallback = _pg_fallback(session_id, missing)
     found = []
     for user_id, (counted, txns) in figures.items():
         if _mismatches(user_id, counted, txns, fallback):
             # Maybe only a reservation landing between two reads: confirm on a consistent read.
-            found += _recheck_user(r, session_id, user_id)
+            found += _recheck_user(r, session_id, user_id, holders.get(user_id, set()))
     return found, len(users)
 
 

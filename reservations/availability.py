@@ -18,7 +18,17 @@ import pygeohash
 
 from flashsale.store import keys
 from flashsale.store.client import sale_redis
-from flashsale.store.replies import as_int, as_str, decode_fields, decode_map, float_or_none, lua_number, text
+from flashsale.store.replies import (
+    as_int,
+    as_str,
+    decode_fields,
+    decode_map,
+    float_or_none,
+    item_counts,
+    lua_number,
+    text,
+    user_txn_ids,
+)
 from flashsale.store.scripts import lua_script
 from plans.states import SessionState
 from reservations import display
@@ -162,7 +172,7 @@ def _own_counts(session_id: int, *, ticket_key: str, user: str) -> OwnCounts | N
     if code == "no_ticket":
         raise TicketNotAccepted(code)
     reply = decode_fields(_OwnCountsReply, raw[1:])
-    units = {as_int(k): as_int(v) for k, v in zip(reply.pairs[::2], reply.pairs[1::2], strict=True)}
+    units = item_counts(reply.pairs)
     return OwnCounts(session_id=session_id, version=reply.version, units=units)
 
 
@@ -243,7 +253,10 @@ def user_reservations(user_id: int, session_ids: Iterable[int] | None = None) ->
 
 
 def _user_reservations_in(r: Any, user_id: int, session_id: int) -> list[HeldReservation]:
-    txn_ids = sorted(text(t) for t in r.smembers(keys.user_txns(session_id, user_id)))
+    pipe = r.pipeline(transaction=False)
+    pipe.hgetall(keys.user(session_id, user_id))
+    pipe.smembers(keys.user_txns(session_id, user_id))
+    txn_ids = user_txn_ids(*pipe.execute())
     if not txn_ids:
         return []
     pipe = r.pipeline(transaction=False)

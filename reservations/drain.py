@@ -220,8 +220,16 @@ def _decode(entries) -> list[Event]:
     for entry_id, raw in entries or []:
         # A pending entry deleted from the stream comes back with no fields.
         fields = decode_map(raw or {})
-        events.append((text(entry_id), fields))
+        events.append((text(entry_id), reservation_event(fields)))
     return events
+
+
+def reservation_event(fields: dict[str, str]) -> dict[str, str]:
+    """A stream entry in one form: the reserve script writes ``reserved`` = the TransactionID (two
+    arguments instead of four on the hot path); earlier releases wrote ``type`` and ``txn``."""
+    if "reserved" in fields and "type" not in fields:
+        return {"type": "reserved", "txn": fields["reserved"]}
+    return fields
 
 
 _consumer: tuple[int, str] | None = None

@@ -7,13 +7,12 @@ in by the caller (``flashsale.clock``), never read from Redis, so tests drive it
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 
@@ -23,6 +22,9 @@ from flashsale.store.client import is_cluster, sale_redis
 from flashsale.store.replies import as_int, decode_fields, decode_map, decode_reply, lua_number, text
 from flashsale.store.scripts import lua_script
 from reservations import refusals, tickets, txns
+from reservations.rate_limits import NO_RATE_LIMITS, RateLimits, rate_args
+from reservations.rate_limits import RateLimit as RateLimit  # re-exported: callers build requests here
+from reservations.rate_limits import reserve_rate_limits as reserve_rate_limits
 from reservations.states import PaymentResult, ReservationStatus
 from reservations.tickets import Ticket
 
@@ -30,56 +32,6 @@ LUA_DIR = Path(__file__).resolve().parent / "lua"
 RESERVE = lua_script(LUA_DIR / "reserve.lua")
 RELEASE = lua_script(LUA_DIR / "release.lua")
 PAY = lua_script(LUA_DIR / "pay.lua")
-
-
-# --- rate limits -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``limit`` reserve attempts per ``window`` seconds (django-ratelimit's "10/m" syntax)."""
-
-    limit: int
-    window: int
-
-    @classmethod
-    @functools.cache
-    def parse(cls, rate: str | None) -> RateLimit | None:
-        if not rate:
-            return None
-        count, _, period = rate.partition("/")
-        number = "".join(ch for ch in period if ch.isdigit()) or "1"
-        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.lstrip("0123456789")[:1].lower()]
-        return cls(limit=int(count), window=int(number) * unit)
-
-    def window_at(self, now: float) -> int:
-        """The number of the fixed window ``now`` falls in."""
-        return int(now // self.window)
-
-
-class RateLimits(NamedTuple):
-    """The reserve request's limits: per user and per client IP (None = no limit)."""
-
-    user: RateLimit | None = None
-    ip: RateLimit | None = None
-
-
-NO_RATE_LIMITS = RateLimits()
-
-
-def reserve_rate_limits() -> RateLimits:
-    """The site's limits from settings (``FLASHSALE_RESERVE_RATE_USER`` / ``_IP``)."""
-    return RateLimits(
-        user=RateLimit.parse(settings.FLASHSALE_RESERVE_RATE_USER),
-        ip=RateLimit.parse(settings.FLASHSALE_RESERVE_RATE_IP),
-    )
-
-
-def _rate_args(now: float, rate: RateLimit | None) -> tuple[int, list[str]]:
-    """The current window number of ``rate`` and the script's limit and window arguments ("" = no limit)."""
-    if rate is None:
-        return 0, ["", "1"]
-    return rate.window_at(now), [str(rate.limit), str(rate.window)]
 
 
 # --- reserving ---------------------------------------------------------------------------------
@@ -148,14 +100,26 @@ class ReserveRequest:
 # The reserve script's answers, by result code (see the header of lua/reserve.lua).
 @dataclass(frozen=True)
 class _Reserved:
+    """A new hold: the quantity and the expiry are the request's (ARGV 3 and 5), not sent back."""
+
+    units_json: str
+    amount: Decimal
+    currency: str
+    session_ends_at: float
+    txn_id: str
+    user_id: int
+
+
+@dataclass(frozen=True)
+class _Replayed:
+    """A TransactionID seen before: the stored hold, whatever this request asked."""
+
     units_json: str
     quantity: int
     amount: Decimal
     currency: str
     expires_at: float
     status: str
-    replayed: bool
-    session_ends_at: float | None
     txn_id: str
     user_id: int
 
@@ -190,6 +154,7 @@ class _Code:
 
 _RESERVE_REPLIES: dict[str, type] = {
     "reserved": _Reserved,
+    "replayed": _Replayed,
     "sold_out": _SoldOut,
     "limit": _Limit,
     "not_open": _At,
@@ -207,9 +172,10 @@ def reservation_ttl_seconds() -> int:
 def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
     """The reserve script's KEYS and ARGV for ``request`` (order: the header of lua/reserve.lua)."""
     sid, now = request.session_id, request.now
-    ttl = reservation_ttl_seconds() if request.ttl_seconds is None else request.ttl_seconds
-    user_window, user_args = _rate_args(now, request.rate_limits.user)
-    ip_window, ip_args = _rate_args(now, request.rate_limits.ip if request.client_ip else None)
+    user_window, user_args = rate_args(now, request.rate_limits.user)
+    ip_window, ip_args = rate_args(now, request.rate_limits.ip if request.client_ip else None)
+    # The user's window lives in their user hash ("rate" = "<window>:<attempts>"): it is named here.
+    user_args.append(str(user_window))
     shopper = request.shopper
     if isinstance(shopper, TicketHolder):
         mode, ticket = "ticket", tickets.ticket_key(sid, shopper.session_key)
@@ -239,20 +205,24 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
         str(request.item_id),
         str(request.quantity),
         lua_number(now),
-        # The expiry as the txn hash keeps it (milliseconds): formatted here, not in the script.
-        f"{now + int(ttl):.3f}",
+        _expiry(request),
         settings.FLASHSALE_TOKEN_SIGNING_KEY_ID,
-        str(sid),
         *user_args,
         *ip_args,
-        *keys.reserve_prefixes(sid, user_window),
+        *keys.reserve_prefixes(sid),
         *mode_args,
     ]
     return script_keys, args
 
 
+def _expiry(request: ReserveRequest) -> str:
+    """ARGV 5: the expiry as the txn hash keeps it (milliseconds), formatted here, not in the script."""
+    ttl = reservation_ttl_seconds() if request.ttl_seconds is None else request.ttl_seconds
+    return f"{request.now + int(ttl):.3f}"
+
+
 def _stored_ticket_args(shopper: KnownShopper) -> list[str]:
-    """ARGV 21.. of the direct mode: the ticket's lifetime and fields, as ``tickets.store_tickets`` writes them."""
+    """ARGV 20.. of the direct mode: the ticket's lifetime and fields, as ``tickets.store_tickets`` writes them."""
     if shopper.ticket is None:
         return [""]
     fields = tickets.ticket_fields(shopper.ticket[1])
@@ -274,9 +244,22 @@ def reserve(request: ReserveRequest, *, client: Any = None) -> Reservation:
     reply: object = decode_reply(raw, _RESERVE_REPLIES)
     if isinstance(reply, _Reserved):
         return Reservation(
-            txn_id=reply.txn_id,
             session_id=request.session_id,
             item_id=request.item_id,
+            txn_id=reply.txn_id,
+            user_id=reply.user_id,
+            units=tuple(json.loads(reply.units_json)),
+            quantity=request.quantity,
+            amount=reply.amount,
+            currency=reply.currency,
+            expires_at=float(args[4]),  # ARGV 5, as the txn hash keeps it
+            session_ends_at=reply.session_ends_at,
+        )
+    if isinstance(reply, _Replayed):
+        return Reservation(
+            session_id=request.session_id,
+            item_id=request.item_id,
+            txn_id=reply.txn_id,
             user_id=reply.user_id,
             units=tuple(json.loads(reply.units_json)),
             quantity=reply.quantity,
@@ -284,8 +267,7 @@ def reserve(request: ReserveRequest, *, client: Any = None) -> Reservation:
             currency=reply.currency,
             expires_at=reply.expires_at,
             status=reply.status,
-            replayed=reply.replayed,
-            session_ends_at=reply.session_ends_at,
+            replayed=True,
         )
     raise _refusal(code, reply, request)
 
@@ -484,5 +466,7 @@ def confirm_payment(
 
 
 def transaction_state(session_id: int, txn_id: str) -> dict[str, str]:
-    """The txn hash, its packed ``placed`` field spread out (``reservations.txns``; empty when unknown)."""
-    return txns.spread(decode_map(sale_redis().hgetall(keys.txn(session_id, txn_id))))
+    """The txn hash, its packed ``placed`` field spread out and ``txn`` named (``reservations.txns``;
+    empty when unknown)."""
+    stored = decode_map(sale_redis().hgetall(keys.txn(session_id, txn_id)))
+    return {"txn": txn_id, **txns.spread(stored)} if stored else {}

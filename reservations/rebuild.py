@@ -226,7 +226,7 @@ def write_restored_state(session_id: int, *, items: list[RestoredItem], transact
     for data in transactions:
         user_id, item_id, txn_id = int(data["user"]), int(data["item"]), data["txn"]
         pipe.hset(keys.txn(session_id, txn_id), mapping=data)
-        pipe.sadd(keys.user_txns(session_id, user_id), txn_id)
+        pipe.hset(keys.user(session_id, user_id), keys.user_txn_field(txn_id), str(item_id))
         if data["status"] in ACTIVE_STATUSES:
             pipe.hincrby(keys.user(session_id, user_id), str(item_id), int(data["quantity"]))
         if data["status"] == ReservationStatus.RESERVED:

@@ -30,7 +30,7 @@ from django.conf import settings
 
 from flashsale.store import keys
 from flashsale.store.client import is_cluster, sale_redis
-from flashsale.store.replies import as_int, decode_fields, decode_map, text
+from flashsale.store.replies import as_int, decode_fields, decode_map, item_counts, text
 from flashsale.store.scripts import lua_script
 from reservations import funnel
 
@@ -154,14 +154,13 @@ def start_visit(session_id: int, session_key: str, *, visit_txn: str, now: float
         return None
     reply = decode_fields(_VisitReply, raw[1:])
     fields = {text(k): text(v) for k, v in zip(reply.ticket[::2], reply.ticket[1::2], strict=True)}
-    counts = {as_int(k): as_int(v) for k, v in zip(reply.counts[::2], reply.counts[1::2], strict=True)}
+    counts = item_counts(reply.counts)
     return Visit(ticket=Ticket.from_fields(fields), own_counts=counts)
 
 
 def own_counts_of(session_id: int, user_id: int) -> dict[int, int]:
     """The user's units held or paid per item (the user hash)."""
-    raw = sale_redis().hgetall(keys.user(session_id, user_id))
-    return {as_int(k): as_int(v) for k, v in raw.items()}
+    return item_counts(sale_redis().hgetall(keys.user(session_id, user_id)))
 
 
 def forget_tickets(session_key: str) -> int:

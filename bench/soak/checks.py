@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_str, user_txn_ids
 
 REDIS_RETRY_SECONDS = 30.0
 # A redirect must have its row this long after it was seen (the drainer may be mid-restart).
@@ -62,8 +62,10 @@ def _redis_units(r, session_id: int, item_ids: list[int], user_ids: list[int]) -
     """Per item, how often each unit id is on the stock list or in a live reservation."""
     pipe = r.pipeline(transaction=False)
     for user_id in user_ids:
+        pipe.hgetall(keys.user(session_id, user_id))
         pipe.smembers(keys.user_txns(session_id, user_id))
-    txn_ids = sorted({as_str(t) for members in pipe.execute() for t in members})
+    replies = pipe.execute()
+    txn_ids = sorted({t for index in range(0, len(replies), 2) for t in user_txn_ids(*replies[index : index + 2])})
     pipe = r.pipeline(transaction=False)
     for txn_id in txn_ids:
         pipe.hgetall(keys.txn(session_id, txn_id))

@@ -11,21 +11,31 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               stock list, so the stock poll's snapshots are ordered)
 - ``items(ID)``        zset   item ids scored by display order
 - ``item(ID, I)``      hash   display data: name, description, image_url, place, latitude, longitude,
-                              sale_price, list_price, currency, per_user_limit, product_id
+                              sale_price, list_price, currency, per_user_limit, product_id; and a copy of the
+                              session's starts_at, ends_at, state (written with the session hash, in one
+                              transaction: the reserve script reads them with the item's own fields)
 - ``geo(ID)``          geo    item ids at their product's location
 - ``stock(ID, I)``     list   one element per unit still on sale ("<I>:<n>", unique per unit)
 - ``counts(ID, I)``    hash   allocated, adjusted, held, paid, returned, rejected_sold_out,
                               rejected_limit, rejected_rate_limited, rejected_closed
-- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session
-- ``txn(ID, T)``       hash   txn, user, item, units (JSON list), quantity, amount, currency, status, expires_at,
-                              placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at
-- ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations in this session (their page)
-- ``rate_window(ID, scope, W, who)`` string reserve attempts of one user or IP in window W (TTL = window)
+- ``user(ID, U)``      hash   item id -> units the user holds or has paid in this session; ``rate`` =
+                              "<window>:<attempts>", the user's fixed reserve rate window; ``t:<T>`` -> item id
+                              for each of the user's reservations (their page; ``USER_TXN_FIELD``). Only digit
+                              fields are items (``flashsale.store.replies.item_counts``, ``user_txn_ids``)
+- ``txn(ID, T)``       hash   user, item, units (JSON list), quantity, amount, currency, status, expires_at,
+                              placed (reserved_at|entered_at|latitude|longitude|kid, reservations/txns.py), paid_at;
+                              ``txn`` (= T) only in hashes written before issue 15 or rebuilt from PostgreSQL
+- ``user_txns(ID, U)`` set    TransactionIDs of the user's reservations, as releases before issue 15 wrote them
+                              (now ``t:<T>`` fields of the user hash); still read, no longer written
+- ``rate_window(ID, scope, W, who)`` string reserve attempts of one IP in window W (TTL = window); the
+                              per-user window lives in the user hash (keys of scope ``user`` are no longer
+                              written and expire with their window)
 - ``ticket(ID, K)``    hash   what a reserve request needs from one browser session (K = a digest of its
                               session key): user, captcha_until, admitted_until, visit (the sale-page
                               visit's TransactionID), entered_at, lat, lon (reservations/tickets.py)
 - ``holds(ID)``        zset   TransactionID -> expiry (epoch seconds) of unpaid holds
-- ``stream(ID)``       stream reservation events for the transaction drainer
+- ``stream(ID)``       stream reservation events for the drainer: ``reserved`` = T from the reserve script, ``type``,
+                              ``txn`` and the txn hash from release and pay (reservations/drain.py)
 - ``drain_lock(ID)``   string held (with a TTL) by the one drainer persisting this session's stream
 - ``loaded(ID)``       hash   item id -> units loaded (makes loading idempotent); also the highest unit
                               number issued for the item, so units added later continue the numbering
@@ -56,7 +66,7 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
                               reads its age, flashsale/readiness.py)
 
 The reserve script learns the user and the TransactionID from a ticket, inside Redis, so it forms
-``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` itself: ``reserve_prefixes(ID, W)``
+``user`` and ``txn`` itself: ``reserve_prefixes(ID)``
 gives it their names up to the id it appends (all in the session's slot). The stock poll's script
 (``stock_levels.lua``) likewise gets ``stock(ID, "")`` and ``user(ID, "")`` and appends item and user ids.
 
@@ -125,17 +135,21 @@ def ticket(session_id: int, ticket_id: str) -> str:
     return f"{tag(session_id)}:ticket:{ticket_id}"
 
 
-def reserve_prefixes(session_id: int, window: int) -> tuple[str, str, str, str]:
-    """``user``, ``user_txns``, ``txn`` and the per-user ``rate_window`` (window W) without their last part.
+def reserve_prefixes(session_id: int) -> tuple[str, str]:
+    """``user`` and ``txn`` without their last part.
 
     Each is the key function's own result with an empty id, so the names cannot drift apart.
     """
-    return (
-        user(session_id, ""),
-        user_txns(session_id, ""),
-        txn(session_id, ""),
-        rate_window(session_id, "user", "", window),
-    )
+    return user(session_id, ""), txn(session_id, "")
+
+
+# A user hash field naming one of the user's reservations: "t:<TransactionID>" -> item id
+# (reserve.lua writes it with the same prefix).
+USER_TXN_FIELD = "t:"
+
+
+def user_txn_field(txn_id: str) -> str:
+    return f"{USER_TXN_FIELD}{txn_id}"
 
 
 def holds(session_id: int) -> str:

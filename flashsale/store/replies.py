@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -39,6 +39,24 @@ def as_int(value: object, default: int = 0) -> int:
     if isinstance(value, int):
         return value
     return int(text(value))
+
+
+def item_counts(raw: Mapping[Any, Any] | Sequence[Any]) -> dict[int, int]:
+    """A user hash (``keys.user``: HGETALL as a mapping or a flat field/value list) as item id -> units.
+
+    Only the item ids (digits) are counts: the hash also keeps the user's rate window (``rate``).
+    """
+    pairs = raw.items() if isinstance(raw, Mapping) else zip(raw[::2], raw[1::2], strict=True)
+    return {int(name): as_int(value) for name, value in ((text(k), v) for k, v in pairs) if name.isdigit()}
+
+
+def user_txn_ids(raw: Mapping[Any, Any], old_members: Iterable[Any] = ()) -> list[str]:
+    """A user's TransactionIDs, sorted: the user hash's ``t:<id>`` fields (HGETALL as a mapping) and
+    the members of their ``user_txns`` set, which releases before the fields existed wrote."""
+    from flashsale.store.keys import USER_TXN_FIELD
+
+    found = {name[len(USER_TXN_FIELD) :] for name in map(text, raw) if name.startswith(USER_TXN_FIELD)}
+    return sorted(found | {text(member) for member in old_members})
 
 
 def float_or_none(value: object) -> float | None:

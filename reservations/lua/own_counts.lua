@@ -6,8 +6,9 @@
 -- KEYS: 1 session  2 ticket
 -- ARGV: 1 user key prefix (the user id is appended; the session's hash tag is in it)
 --       2 user id ("" = the ticket's)
--- Returns {"ok", stock_version, {item id, units, ...}}, {"no_session"}, or {"no_ticket"} (ARGV[2]
---   was "" and there is no ticket: ask again with a user).
+-- Returns {"ok", stock_version, {field, value, ...}} (the user hash: item id/units pairs, the rate
+--   window and the t:<TransactionID> fields; readers keep the item ids), {"no_session"}, or
+--   {"no_ticket"} (ARGV[2] was "" and there is no ticket: ask again with a user).
 local version = redis.call('HGET', KEYS[1], 'stock_version')
 if not version then
   if redis.call('EXISTS', KEYS[1]) == 0 then

@@ -6,6 +6,7 @@
 --
 -- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream  7 session (its stock_version is bumped)
 -- ARGV: 1 txn_id  2 now  3 gateway_order_id  4 amount (decimal string)
+-- Stream entries name the TransactionID ("txn", ARGV 1): the txn hash no longer does.
 -- Returns {outcome, status} with outcome one of: paid, paid_after_expiry, already_paid,
 --   already_paid_after_expiry, amount_mismatch (now refused), already_refused, unknown
 
@@ -55,7 +56,7 @@ if cents(ARGV[4]) ~= cents(txn[6]) then
     'gateway_order_id', ARGV[3], 'refused_amount', ARGV[4], 'refused_at', ARGV[2], 'refund_due', '1')
   redis.call('HINCRBY', KEYS[3], 'refused', 1)
   local event = redis.call('HGETALL', KEYS[1])
-  redis.call('XADD', KEYS[6], '*', 'type', 'refused', unpack(event))
+  redis.call('XADD', KEYS[6], '*', 'type', 'refused', 'txn', ARGV[1], unpack(event))
   return {'amount_mismatch', 'refused'}
 end
 if status == 'reserved' and now < tonumber(txn[2]) then
@@ -64,7 +65,7 @@ if status == 'reserved' and now < tonumber(txn[2]) then
   redis.call('HINCRBY', KEYS[3], 'paid', quantity)
   redis.call('ZREM', KEYS[5], ARGV[1])
   local event = redis.call('HGETALL', KEYS[1])
-  redis.call('XADD', KEYS[6], '*', 'type', 'paid', unpack(event))
+  redis.call('XADD', KEYS[6], '*', 'type', 'paid', 'txn', ARGV[1], unpack(event))
   return {'paid', 'paid'}
 end
 
@@ -79,5 +80,5 @@ redis.call('HSET', KEYS[1], 'status', 'paid_after_expiry', 'paid_at', ARGV[2], '
   'refund_due', '1')
 redis.call('HINCRBY', KEYS[3], 'paid_after_expiry', 1)
 local event = redis.call('HGETALL', KEYS[1])
-redis.call('XADD', KEYS[6], '*', 'type', 'paid_after_expiry', unpack(event))
+redis.call('XADD', KEYS[6], '*', 'type', 'paid_after_expiry', 'txn', ARGV[1], unpack(event))
 return {'paid_after_expiry', 'paid_after_expiry'}

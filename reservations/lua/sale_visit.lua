@@ -5,7 +5,8 @@
 -- ARGV: 1 user key prefix (the ticket's user id is appended; the session's hash tag is in it)
 --       2 the visit's TransactionID  3 now (entered_at)
 -- The ticket's TTL is left as it is: it counts from the last write made from the Django session.
--- Returns {"ok", {ticket field, value, ...}, {item id, units, ...}} or {"no_ticket"}.
+-- Returns {"ok", {ticket field, value, ...}, {user hash field, value, ...}} or {"no_ticket"}; the user
+-- hash holds item id -> units and other fields (rate window, reservations): see keys.user.
 local user = redis.call('HGET', KEYS[1], 'user')
 if not user then
   return {'no_ticket'}

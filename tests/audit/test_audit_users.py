@@ -32,6 +32,16 @@ def test_a_reservation_the_user_hash_forgot_is_reported(live_session, clock, red
     sid = live_session.pk
     item = live_session.test_items[1]
     reserve_units(sid, item.pk, user_id=5, quantity=1, txn_id=txn_ids(), now=clock.now())
+    redis_conn.hdel(keys.user(sid, 5), str(item.pk))
+    (mismatch,) = audit_session(sid).users
+    assert (mismatch.user_id, mismatch.counted, mismatch.active) == (5, 0, 1)
+
+
+def test_a_hold_whose_user_hash_was_lost_whole_is_reported(live_session, clock, redis_conn, txn_ids):
+    """The user hash lists the user's reservations beside their counts: the holds are a second witness."""
+    sid = live_session.pk
+    item = live_session.test_items[1]
+    reserve_units(sid, item.pk, user_id=5, quantity=1, txn_id=txn_ids(), now=clock.now())
     redis_conn.delete(keys.user(sid, 5))
     (mismatch,) = audit_session(sid).users
     assert (mismatch.user_id, mismatch.counted, mismatch.active) == (5, 0, 1)

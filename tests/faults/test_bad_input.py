@@ -23,6 +23,7 @@ from catalog.keys import issue_key
 from catalog.models import Product, Provider, SyncRejection, SyncRun
 from catalog.serializers import ProductRecordSerializer
 from flashsale.store import keys
+from flashsale.store.replies import user_txn_ids
 from plans.loading import load_session_into_redis
 from reconciliation.gateway import webhook_signature
 from reservations import holds
@@ -276,7 +277,7 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
     # TransactionID in the session and in its reserve ticket, as the sale page writes them.
     ShopperSession(client.session).refresh_ticket(session.pk, now=time.time())  # a new visit
     before = item_figures(redis_conn, session.pk, item.pk)
-    txns = redis_conn.scard(keys.user_txns(session.pk, user.pk))
+    txns = user_txn_ids(redis_conn.hgetall(keys.user(session.pk, user.pk)))
     data = {} if quantity is None else {"quantity": quantity}
     response = client.post(f"/sessions/{sid}/items/{iid}/reserve/", data=data)
     assert response.status_code < 500, (response.status_code, sid, iid, quantity)
@@ -289,7 +290,7 @@ def test_generated_reserve_posts_never_fail_and_take_nothing_when_refused(
     assert readable(response).strip()
     for name in ("remaining", "held", "paid"):
         assert after[name] == before[name], (name, sid, iid, quantity)
-    assert redis_conn.scard(keys.user_txns(session.pk, user.pk)) == txns
+    assert user_txn_ids(redis_conn.hgetall(keys.user(session.pk, user.pk))) == txns
 
 
 @EXAMPLES

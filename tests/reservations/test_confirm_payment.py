@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str
+from flashsale.store.replies import decode_map
+from reservations.drain import reservation_event
 from reservations.holds import confirm_payment, expire_holds, release_hold, reserve_units, transaction_state
 from tests.support.sales import assert_stock_invariant
 
@@ -51,7 +52,7 @@ def test_a_payment_after_the_job_released_the_hold_is_flagged(load_sale, make_us
     assert (figures["paid"], figures["remaining"], figures["paid_after_expiry"]) == (0, 5, 1)
     txn = transaction_state(sale.id, held.txn_id)
     assert (txn["status"], txn["released_as"], txn["refund_due"]) == ("paid_after_expiry", "expired", "1")
-    types = [as_str(f[b"type"]) for _, f in redis_conn.xrange(keys.stream(sale.id))]
+    types = [reservation_event(decode_map(f))["type"] for _, f in redis_conn.xrange(keys.stream(sale.id))]
     assert types == ["reserved", "expired", "paid_after_expiry"]
 
 

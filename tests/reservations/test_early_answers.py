@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from flashsale.hot_routes import HotRouteApplication
 from flashsale.request_context import REQUEST_ID_HEADER
 from flashsale.store import keys
+from flashsale.store.replies import user_txn_ids
 from plans.adjusting import adjust_stock
 from reservations.holds import release_hold, reserve_units
 from tests.support.passes import give_pass
@@ -79,7 +80,7 @@ def _ready_shopper(make_user, sale, clock, *, user=None) -> dict:
 
 
 def _cancel_holds_of(redis_conn, sale, user, clock) -> None:
-    txn_id = redis_conn.smembers(keys.user_txns(sale.id, user.pk)).pop().decode()
+    (txn_id,) = user_txn_ids(redis_conn.hgetall(keys.user(sale.id, user.pk)))
     assert release_hold(sale.id, txn_id, reason="cancelled", now=clock.now())
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str
+from flashsale.store.replies import decode_map
+from reservations.drain import reservation_event
 from reservations.holds import expire_holds, reserve_units, transaction_state
 from tests.support.sales import assert_stock_invariant
 
@@ -33,7 +34,7 @@ def test_expiry_releases_due_holds_exactly_once(load_sale, make_user, redis_conn
     assert expire_holds(sale.id, now=clock.now()) == 1
     figures = assert_stock_invariant(redis_conn, sale.id, sale.item.pk)
     assert (figures["remaining"], figures["held"], figures["returned"]) == (10, 0, 3)
-    types = [as_str(f[b"type"]) for _, f in redis_conn.xrange(keys.stream(sale.id))]
+    types = [reservation_event(decode_map(f))["type"] for _, f in redis_conn.xrange(keys.stream(sale.id))]
     assert types.count("expired") == 2
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_str, decode_map
+from reservations.drain import reservation_event
 from reservations.holds import release_hold, reserve_units, transaction_state
 from tests.support.sales import assert_stock_invariant
 
@@ -23,7 +24,7 @@ def test_a_cancelled_hold_returns_its_units_once(load_sale, make_user, redis_con
     assert transaction_state(sale.id, held.txn_id)["status"] == "cancelled"
     units_back = {as_str(u) for u in redis_conn.lrange(keys.stock(sale.id, sale.item.pk), 0, -1)}
     assert set(held.units) <= units_back
-    types = [as_str(fields[b"type"]) for _, fields in redis_conn.xrange(keys.stream(sale.id))]
+    types = [reservation_event(decode_map(f))["type"] for _, f in redis_conn.xrange(keys.stream(sale.id))]
     assert types == ["reserved", "cancelled"]
 
 

@@ -156,4 +156,6 @@ def test_the_reservation_records_the_ticket_location_and_visit(shopper, load_sal
     txn = transaction_state(sale.id, item_txn_id(Entry(entry["id"], entry["at"]), sale.item.pk))
     assert (float(txn["latitude"]), float(txn["longitude"])) == (43.3, 5.37)
     assert float(txn["entered_at"]) == entry["at"]
-    assert redis_conn.exists(keys.user_txns(sale.id, shopper.user.pk))
+    assert keys.user_txn_field(txn["txn"]) in {
+        k.decode() for k in redis_conn.hkeys(keys.user(sale.id, shopper.user.pk))
+    }

@@ -23,9 +23,9 @@ def test_a_hold_without_arrival_or_location_writes_neither(load_sale, make_user,
     reserve_units(sale.id, sale.item.pk, user_id=user.pk, quantity=1, txn_id=TXN, now=clock.now())
 
     stored = {as_str(k) for k in redis_conn.hgetall(keys.txn(sale.id, TXN))}
-    # What only the drainer and "my reservations" read is one packed field.
+    # What only the drainer and "my reservations" read is one packed field; the key names the
+    # TransactionID (readers add it: holds.transaction_state, the stream entries).
     assert stored == {
-        "txn",
         "user",
         "item",
         "units",
@@ -90,3 +90,35 @@ def test_a_hash_written_field_by_field_reads_the_same():
     separate = {"txn": "T", "status": "reserved", "reserved_at": "1900000000.5", "latitude": "48.8566",
                 "longitude": "2.3522", "kid": "k1"}  # fmt: skip
     assert spread(packed) == spread(separate) == separate
+
+
+def test_holds_made_by_the_previous_release_are_drained_and_released(load_sale, make_user, redis_conn, clock):
+    """In flight across a deploy: a txn hash with its "txn" field and a type/txn stream entry."""
+    from reservations.holds import release_hold
+
+    sale = load_sale(quantities=[5], limit=2)
+    user = make_user()
+    reserve_units(sale.id, sale.item.pk, user_id=user.pk, quantity=1, txn_id=TXN, now=clock.now())
+    # Rewrite what this release wrote into what the previous one did.
+    redis_conn.hset(keys.txn(sale.id, TXN), "txn", TXN)
+    redis_conn.delete(keys.stream(sale.id))
+    redis_conn.xadd(keys.stream(sale.id), {"type": "reserved", "txn": TXN})
+
+    assert drain_session(sale.id) == 1
+    assert Transaction.objects.get(txn_id=TXN).status == "reserved"
+    assert release_hold(sale.id, TXN, reason="cancelled", now=clock.now())
+    assert drain_session(sale.id) == 1
+    assert Transaction.objects.get(txn_id=TXN).status == "cancelled"
+
+
+def test_a_release_names_the_transaction_in_its_stream_entry(load_sale, make_user, redis_conn, clock):
+    from reservations.holds import release_hold
+
+    sale = load_sale(quantities=[5], limit=2)
+    reserve_units(sale.id, sale.item.pk, user_id=make_user().pk, quantity=1, txn_id=TXN, now=clock.now())
+    assert drain_session(sale.id) == 1
+    assert release_hold(sale.id, TXN, reason="cancelled", now=clock.now())
+    ((_, entry),) = redis_conn.xrange(keys.stream(sale.id))
+    assert (as_str(entry[b"type"]), as_str(entry[b"txn"])) == ("cancelled", TXN)
+    assert drain_session(sale.id) == 1
+    assert Transaction.objects.get(txn_id=TXN).status == "cancelled"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flashsale.store import keys
 from flashsale.store.replies import as_str
-from reservations.drain import drain_session
+from reservations.drain import drain_session, reservation_event
 from reservations.holds import reserve_units, transaction_state
 from tests.support.sales import assert_stock_invariant
 
@@ -30,14 +30,18 @@ def test_reserving_pops_units_and_records_the_hold(load_sale, make_user, redis_c
     assert (figures["remaining"], figures["held"], figures["paid"]) == (3, 2, 0)
     assert int(redis_conn.hget(keys.user(sale.id, user.pk), str(sale.item.pk))) == 2
     assert redis_conn.zscore(keys.holds(sale.id), TXN) == now + 600
-    assert redis_conn.sismember(keys.user_txns(sale.id, user.pk), TXN)
+    # The user's page lists it from their user hash (no set of its own any more).
+    assert redis_conn.hget(keys.user(sale.id, user.pk), keys.user_txn_field(TXN)) == str(sale.item.pk).encode()
+    assert not redis_conn.exists(keys.user_txns(sale.id, user.pk))
     txn = transaction_state(sale.id, TXN)
     assert txn["status"] == "reserved" and json.loads(txn["units"]) == list(reservation.units)
     assert txn["amount"] == "39.98" and txn["user"] == str(user.pk)
     ((_, event),) = redis_conn.xrange(keys.stream(sale.id))
     event = {as_str(k): as_str(v) for k, v in event.items()}
     # The hot path appends the TransactionID only; the drainer reads the rest from the hash.
-    assert event == {"type": "reserved", "txn": TXN}
+    assert event == {"reserved": TXN}
+    assert reservation_event(event) == {"type": "reserved", "txn": TXN}
+    assert reservation_event({"type": "reserved", "txn": TXN}) == {"type": "reserved", "txn": TXN}  # older form
     assert txn["quantity"] == "2"
     # The live page's reservations per minute are counted by the drainer, not on the hot path.
     minute = str(int(now // 60))

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from flashsale.store import keys
+from flashsale.store.replies import user_txn_ids
 from plans.adjusting import adjust_stock
 from reservations.holds import release_hold, reserve_units
 from tests.support.passes import give_pass
@@ -65,7 +66,7 @@ def test_memory_never_reserves_and_units_that_come_back_are_on_sale_within_a_sec
 
     # The hold is cancelled: its unit is back in Redis, but this process still remembers "sold out".
     buyer_id = int(buyer.session["_auth_user_id"])
-    txn_id = redis_conn.smembers(keys.user_txns(sale.id, buyer_id)).pop().decode()
+    (txn_id,) = user_txn_ids(redis_conn.hgetall(keys.user(sale.id, buyer_id)))
     assert release_hold(sale.id, txn_id, reason="cancelled", now=clock.now())
     before = assert_stock_invariant(redis_conn, sale.id, sale.item.pk)
     assert before["remaining"] == 1

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from flashsale.store import keys
-from flashsale.store.replies import as_str
+from flashsale.store.replies import as_str, user_txn_ids
 from reservations.models import Transaction
 from tests.support.sales import Sale, assert_stock_invariant
 from tests.support.shoppers import Attempt
@@ -15,7 +15,7 @@ from tests.support.shoppers import Attempt
 
 @dataclass
 class Books:
-    """Every reservation Redis knows for a sale, read through the shoppers' ``user_txns`` sets."""
+    """Every reservation Redis knows for a sale, read through the shoppers' user hashes (``t:`` fields)."""
 
     txns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -26,7 +26,8 @@ class Books:
 def redis_books(r, sale_id: int, user_ids) -> Books:
     books = Books()
     for user_id in user_ids:
-        for txn_id in sorted(as_str(t) for t in r.smembers(keys.user_txns(sale_id, user_id))):
+        user_hash = r.hgetall(keys.user(sale_id, user_id))
+        for txn_id in user_txn_ids(user_hash, r.smembers(keys.user_txns(sale_id, user_id))):
             books.txns[txn_id] = {as_str(k): as_str(v) for k, v in r.hgetall(keys.txn(sale_id, txn_id)).items()}
     return books
 
