@@ -71,6 +71,10 @@ def _mac(secret: str, kid: str, payload_part: str) -> bytes:
     return hmac.digest(secret.encode(), message, hashlib.sha256)
 
 
+# json.dumps with options builds a new encoder per call; this one is made once (same output).
+_PAYLOAD_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def sign_token(claims: TokenClaims, *, keys: Mapping[str, str], kid: str) -> str:
     """Sign ``claims`` with ``keys[kid]``. Deterministic: the same claims and key give the same token."""
     if kid not in keys:
@@ -94,7 +98,7 @@ def sign_token(claims: TokenClaims, *, keys: Mapping[str, str], kid: str) -> str
         body["item_name"] = claims.item_name
     if claims.session_name:
         body["session_name"] = claims.session_name
-    payload_part = _b64encode(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    payload_part = _b64encode(_PAYLOAD_ENCODER.encode(body).encode())
     return f"{payload_part}.{kid}.{_b64encode(_mac(keys[kid], kid, payload_part))}"
 
 
