@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from flashsale import views
+from reservations.urls import urlpatterns as shopper_routes
 
 # The shopper routes come first: URL resolution tries patterns in order, and the reserve request
-# is the hottest one.
+# is the hottest one. Spliced in, not include()d: an include is one more resolver level that every
+# request would walk through (the reserve request resolves in one step).
 urlpatterns = [
-    path("", include("reservations.urls")),
+    *shopper_routes,
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", views.metrics_view, name="metrics"),

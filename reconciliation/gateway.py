@@ -22,6 +22,8 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -304,6 +306,23 @@ def get_gateway() -> Gateway:
     raise ImproperlyConfigured(f"FLASHSALE_GATEWAY={name!r} is not a known gateway (known: 'sandbox', 'stripe')")
 
 
+_checkout_gateway: Gateway | None = None
+
+
 def checkout_url(token: str) -> str:
-    """Where the shopper is sent to pay for the reservation ``token`` vouches for."""
-    return get_gateway().checkout_url(token)
+    """Where the shopper is sent to pay for the reservation ``token`` vouches for.
+
+    Every reservation asks: the gateway is built from settings once per process, not per request
+    (a dozen settings reads), and built again when settings change (tests' ``override_settings``).
+    """
+    global _checkout_gateway
+    gateway = _checkout_gateway
+    if gateway is None:
+        gateway = _checkout_gateway = get_gateway()
+    return gateway.checkout_url(token)
+
+
+@receiver(setting_changed)
+def _forget_checkout_gateway(**kwargs) -> None:
+    global _checkout_gateway
+    _checkout_gateway = None

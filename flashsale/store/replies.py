@@ -29,6 +29,8 @@ def as_str(value: object) -> str | None:
 
 def text(value: object) -> str:
     """``as_str`` for a value that is there; a missing one reads as ``""``."""
+    if value.__class__ is bytes:  # what redis-py answers: the common case, checked first
+        return value.decode()  # type: ignore[attr-defined,no-any-return]
     return as_str(value) or ""
 
 
@@ -140,10 +142,9 @@ def _readers(cls: type) -> tuple[tuple[str, Callable[[object], Any]], ...]:
 def decode_fields(cls: type[T], values: Sequence[object]) -> T:
     """``cls`` (a dataclass) filled from ``values`` in field order; missing trailing values read as empty."""
     readers = _readers(cls)
-    kwargs = {}
-    for index, (name, read) in enumerate(readers):
-        kwargs[name] = read(values[index] if index < len(values) else None)
-    return cls(**kwargs)
+    if len(values) < len(readers):
+        values = [*values, *([None] * (len(readers) - len(values)))]
+    return cls(**{name: read(value) for (name, read), value in zip(readers, values, strict=False)})
 
 
 def decode_reply(raw: Sequence[object], by_code: Mapping[str, type[T]]) -> T:

@@ -231,3 +231,51 @@ def test_names_are_signed_and_a_token_without_them_is_what_it_was():
     # No names: the payload carries no name keys at all (tokens issued before names still verify the same).
     bare = sign_token(claims(), keys=KEYS, kid="k1").split(".")[0]
     assert "item_name" not in json.loads(base64.urlsafe_b64decode(bare + "=" * (-len(bare) % 4)))
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(
+    txn_id=_TEXT,
+    numbers=st.tuples(*[st.integers(min_value=-(2**63), max_value=2**63)] * 5),
+    amount=st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False),
+    currency=_TEXT,
+    item_name=_TEXT,
+    session_name=_TEXT,
+)
+def test_the_payload_is_spelled_as_the_json_encoder_spells_it(
+    txn_id, numbers, amount, currency, item_name, session_name
+):
+    """The payload is written out by hand for speed: byte for byte what json.dumps gives, names
+    with quotes, backslashes, control characters and non-ASCII included (else old tokens would
+    no longer be reproducible and the two spellings would sign different bytes)."""
+    from reservations.tokens import _payload_body, _payload_json
+
+    user_id, session_id, item_id, units, expires_at = numbers
+    made = TokenClaims(
+        txn_id=txn_id,
+        user_id=user_id,
+        session_id=session_id,
+        item_id=item_id,
+        units=units,
+        amount=str(amount),
+        currency=currency,
+        expires_at=expires_at,
+        item_name=item_name,
+        session_name=session_name,
+    )
+    expected = json.dumps(_payload_body(made, str(amount)), sort_keys=True, separators=(",", ":"))
+    assert _payload_json(made) == expected
+
+
+def test_a_claim_that_is_not_a_plain_int_is_spelled_by_the_encoder():
+    odd = claims(user_id=True, expires_at="1800000600")
+    payload = json.loads(base64.urlsafe_b64decode(_payload_of(sign_token(odd, keys=KEYS, kid="k1"))))
+    assert payload["user_id"] is True and payload["expires_at"] == "1800000600"
+
+
+def _payload_of(token: str) -> str:
+    part = token.split(".")[0]
+    return part + "=" * (-len(part) % 4)
