@@ -138,14 +138,19 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
         _remember_status(order.txn_id, "unknown", order.user_id)
         return "unknown", False
     result = holds.confirm_payment(
-        session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
+        session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, currency=order.currency, now=now
     )
     if result.outcome == "unknown":
         # The event may name the wrong session: our own row knows the right one.
         row_session = Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
         if row_session is not None and row_session != session_id:
             result = holds.confirm_payment(
-                row_session, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, now=now
+                row_session,
+                order.txn_id,
+                gateway_order_id=order.order_id,
+                amount=order.amount,
+                currency=order.currency,
+                now=now,
             )
     if result.outcome in PAID_OUTCOMES:
         persist_payment(result)

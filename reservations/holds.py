@@ -442,9 +442,19 @@ class _PayReply:
 
 
 def confirm_payment(
-    session_id: int, txn_id: str, *, gateway_order_id: str, amount: Decimal | str, now: datetime | float
+    session_id: int,
+    txn_id: str,
+    *,
+    gateway_order_id: str,
+    amount: Decimal | str,
+    now: datetime | float,
+    currency: str = "",
 ) -> PaymentOutcome:
-    """Record the gateway's payment for a hold, atomically against its expiry. Safe to repeat."""
+    """Record the gateway's payment for a hold, atomically against its expiry. Safe to repeat.
+
+    Another amount or ``currency`` than the hold's refuses it (``amount_mismatch``); without a
+    currency only the amount is compared.
+    """
     r = sale_redis()
     owner = _txn_owner(r, session_id, txn_id)
     if owner is None:
@@ -456,7 +466,7 @@ def confirm_payment(
         _PayReply,
         PAY(
             keys=_txn_keys(session_id, txn_id, item_id=item_id, user_id=user_id),
-            args=[txn_id, lua_number(as_timestamp(now)), str(gateway_order_id), str(Decimal(str(amount)))],
+            args=[txn_id, lua_number(as_timestamp(now)), str(gateway_order_id), str(Decimal(str(amount))), currency],
             client=r,
         ),
     )

@@ -58,7 +58,14 @@ CREATE TABLE IF NOT EXISTS faults (
 """
 
 GLOBAL = "*"
-FAULT_KINDS = ("drop_webhook", "duplicate_webhook", "late_webhook", "charge_amount", "double_charge")
+FAULT_KINDS = (
+    "drop_webhook",
+    "duplicate_webhook",
+    "late_webhook",
+    "charge_amount",
+    "charge_currency",
+    "double_charge",
+)
 
 PENDING, PAID, CANCELLED, REFUNDED = "pending", "paid", "cancelled", "refunded"
 
@@ -264,18 +271,28 @@ class Store:
                 raise StoreError("bad_nonce", "This form is not valid for the order; open the checkout link again.")
             faults = self._faults_for(conn, order)
             if pay:
-                charged = order.amount
+                charged, currency = order.amount, order.currency
                 for fault in faults:
                     if fault.kind == "charge_amount":
                         charged = _charged(order.amount, fault.params)
+                    if fault.kind == "charge_currency":
+                        # The same number in another currency, as a misconfigured merchant account charges.
+                        currency = str(fault.params.get("currency", "USD")).upper()
                 conn.execute(
-                    "UPDATE orders SET status = ?, charged_amount = ?, paid_at = ?, nonce = '' WHERE order_id = ?",
-                    (PAID, charged, now, order_id),
+                    "UPDATE orders SET status = ?, charged_amount = ?, currency = ?, paid_at = ?, nonce = ''"
+                    " WHERE order_id = ?",
+                    (PAID, charged, currency, now, order_id),
                 )
                 if any(fault.kind == "double_charge" for fault in faults):
                     # A second charge for the same transaction, as a buggy retry at a real gateway would make.
                     twin = replace(
-                        order, order_id=new_order_id(), status=PAID, charged_amount=charged, paid_at=now, nonce=""
+                        order,
+                        order_id=new_order_id(),
+                        status=PAID,
+                        charged_amount=charged,
+                        currency=currency,
+                        paid_at=now,
+                        nonce="",
                     )
                     self._insert(conn, [twin])
             else:

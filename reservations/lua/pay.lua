@@ -1,16 +1,19 @@
 -- Confirm a payment atomically against expiry. An active hold becomes paid; a payment for a hold
 -- that has expired (released or merely past its expiry) is recorded as paid_after_expiry and
--- flagged for refund, never dropped. A payment of another amount than the reservation's never
--- confirms it: the reservation becomes refused (a hold still running is released, its units go
+-- flagged for refund, never dropped. A payment of another amount or currency than the
+-- reservation's never confirms it: the reservation becomes refused (a hold still running is released, its units go
 -- back on sale) and the charge is flagged for refund. Paying twice changes nothing.
 --
 -- KEYS: 1 txn  2 stock  3 counts  4 user  5 holds  6 stream  7 session (its stock_version is bumped)
 -- ARGV: 1 txn_id  2 now  3 gateway_order_id  4 amount (decimal string)
+--       5 currency (ISO 4217, any case; "" = not known: the amount alone decides, as callers
+--         written before it was passed do)
 -- Stream entries name the TransactionID ("txn", ARGV 1): the txn hash no longer does.
 -- Returns {outcome, status} with outcome one of: paid, paid_after_expiry, already_paid,
---   already_paid_after_expiry, amount_mismatch (now refused), already_refused, unknown
+--   already_paid_after_expiry, amount_mismatch (another amount or currency: now refused),
+--   already_refused, unknown
 
-local txn = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'item', 'quantity', 'units', 'amount')
+local txn = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'item', 'quantity', 'units', 'amount', 'currency')
 if not txn[1] then
   return {'unknown', ''}
 end
@@ -45,7 +48,9 @@ local function give_back()
   redis.call('ZREM', KEYS[5], ARGV[1])
 end
 
-if cents(ARGV[4]) ~= cents(txn[6]) then
+-- 49.90 USD is not 49.90 EUR: the currency is compared as well as the amount (in hundredths).
+local currency = ARGV[5] or ''
+if cents(ARGV[4]) ~= cents(txn[6]) or (currency ~= '' and string.upper(currency) ~= txn[7]) then
   if status == 'refused' then
     return {'already_refused', status}
   end
@@ -53,7 +58,8 @@ if cents(ARGV[4]) ~= cents(txn[6]) then
     give_back()
   end
   redis.call('HSET', KEYS[1], 'released_as', status == 'reserved' and 'refused' or status, 'status', 'refused',
-    'gateway_order_id', ARGV[3], 'refused_amount', ARGV[4], 'refused_at', ARGV[2], 'refund_due', '1')
+    'gateway_order_id', ARGV[3], 'refused_amount', ARGV[4], 'refused_currency', currency, 'refused_at', ARGV[2],
+    'refund_due', '1')
   redis.call('HINCRBY', KEYS[3], 'refused', 1)
   local event = redis.call('HGETALL', KEYS[1])
   redis.call('XADD', KEYS[6], '*', 'type', 'refused', 'txn', ARGV[1], unpack(event))

@@ -141,6 +141,27 @@ def test_different_amount_is_an_amount_mismatch_and_refunded(sandbox, sale, make
     assert len(smtp_server.to("ines@example.com")) == 1
 
 
+def test_our_amount_in_another_currency_is_refused_and_an_amount_mismatch(sandbox, sale, make_user):
+    purchase = buy(
+        sale,
+        make_user(),
+        sandbox,
+        before_pay=lambda c: sandbox.add_fault("charge_currency", txn_id=c.txn_id, currency="usd"),
+    )
+    order = sandbox.order(purchase.order_id)
+    assert (order["amount"], order["currency"]) == ("49.90", "USD")
+    delivered(sandbox, purchase.order_id)
+    drain_session(sale.session.pk)
+    # 49.90 USD does not pay for 49.90 EUR: refused at the webhook, units back on sale.
+    assert txn_row(purchase.txn_id).status == Transaction.Status.REFUSED
+
+    run = reconcile_today()
+    assert kinds(run) == [(Kind.AMOUNT_MISMATCH, purchase.txn_id)]
+    compensate(run.discrepancies.get())
+    assert sandbox.order(purchase.order_id)["status"] == "refunded"
+    assert_clean_rerun(run)
+
+
 def test_double_charge_is_paid_twice_and_the_extra_charge_refunded(sandbox, sale, make_user):
     purchase = buy(sale, make_user(), sandbox, before_pay=lambda c: sandbox.add_fault("double_charge", txn_id=c.txn_id))
     delivered(sandbox, purchase.order_id)

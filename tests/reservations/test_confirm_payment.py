@@ -126,3 +126,27 @@ def test_an_unknown_transaction_changes_nothing(load_sale, make_user, redis_conn
     unknown = confirm_payment(sale.id, "Z" * 26, gateway_order_id="o", amount=Decimal("1.00"), now=clock.now())
     assert (unknown.outcome, unknown.changed) == ("unknown", False)
     assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["held"] == 1
+
+
+def test_the_right_amount_in_another_currency_refuses_the_reservation(load_sale, make_user, redis_conn, clock):
+    """49.90 USD is not 49.90 EUR: the hold is refused and flagged for refund, its units back on sale."""
+    sale = load_sale(quantities=[5])
+    held = _reserve(sale, make_user(), clock)
+    assert held.currency == "EUR"
+    wrong = confirm_payment(
+        sale.id, held.txn_id, gateway_order_id="o", amount=held.amount, currency="USD", now=clock.now()
+    )
+
+    assert (wrong.outcome, wrong.status, wrong.refund_due) == ("amount_mismatch", "refused", True)
+    assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["remaining"] == 5
+    txn = transaction_state(sale.id, held.txn_id)
+    assert (txn["refused_amount"], txn["refused_currency"]) == (str(held.amount), "USD")
+
+
+def test_the_currency_is_compared_whatever_its_case(load_sale, make_user, redis_conn, clock):
+    sale = load_sale(quantities=[5])
+    held = _reserve(sale, make_user(), clock)
+    paid = confirm_payment(
+        sale.id, held.txn_id, gateway_order_id="o", amount=held.amount, currency="eur", now=clock.now()
+    )
+    assert (paid.outcome, paid.status) == ("paid", "paid")
