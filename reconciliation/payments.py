@@ -10,6 +10,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -129,6 +130,13 @@ def _session_of(order: GatewayOrder) -> int | None:
     return Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
 
 
+def _confirm(order: GatewayOrder, session_id: int, now: datetime) -> holds.PaymentOutcome:
+    """The hold's side of the payment: its amount and currency against ours (``holds.confirm_payment``)."""
+    return holds.confirm_payment(
+        session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, currency=order.currency, now=now
+    )
+
+
 def record_payment(order: GatewayOrder) -> tuple[str, bool]:
     """Confirm the gateway's payment of ``order``; returns (outcome, changed). Never drops a payment."""
     session_id = _session_of(order)
@@ -137,21 +145,12 @@ def record_payment(order: GatewayOrder) -> tuple[str, bool]:
         log.error("payment %s for unknown transaction %s: left for reconciliation", order.order_id, order.txn_id)
         _remember_status(order.txn_id, "unknown", order.user_id)
         return "unknown", False
-    result = holds.confirm_payment(
-        session_id, order.txn_id, gateway_order_id=order.order_id, amount=order.amount, currency=order.currency, now=now
-    )
+    result = _confirm(order, session_id, now)
     if result.outcome == "unknown":
         # The event may name the wrong session: our own row knows the right one.
         row_session = Transaction.objects.filter(txn_id=order.txn_id).values_list("session_id", flat=True).first()
         if row_session is not None and row_session != session_id:
-            result = holds.confirm_payment(
-                row_session,
-                order.txn_id,
-                gateway_order_id=order.order_id,
-                amount=order.amount,
-                currency=order.currency,
-                now=now,
-            )
+            result = _confirm(order, row_session, now)
     if result.outcome in PAID_OUTCOMES:
         persist_payment(result)
         if result.outcome == PaymentResult.PAID and result.changed:
