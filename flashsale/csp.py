@@ -24,10 +24,9 @@ from csp.middleware import CheckableLazyObject, PolicyParts
 from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
 from csp.utils import build_policy, default_config
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from flashsale.csp_policy import CONTENT_SECURITY_POLICY
+from flashsale.settings_cache import from_settings
 
 # What django-csp's decorators set on a response to change or drop its policy.
 PER_RESPONSE = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
@@ -93,24 +92,13 @@ class FixedPolicy:
     debug: bool
 
 
-_fixed: FixedPolicy | None = None
-
-
+@from_settings
 def _fixed_policy() -> FixedPolicy:
-    global _fixed
-    if _fixed is None:
-        policy = site_policy()
-        _fixed = FixedPolicy(
-            header=build_policy(config=default_config(policy["DIRECTIVES"]), update=origins_from_settings()),
-            through_django_csp=bool(
-                policy.get("EXCLUDE_URL_PREFIXES") or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
-            ),
-            debug=settings.DEBUG,
-        )
-    return _fixed
-
-
-@receiver(setting_changed)
-def _forget_fixed_policy(**kwargs) -> None:
-    global _fixed
-    _fixed = None
+    policy = site_policy()
+    return FixedPolicy(
+        header=build_policy(config=default_config(policy["DIRECTIVES"]), update=origins_from_settings()),
+        through_django_csp=bool(
+            policy.get("EXCLUDE_URL_PREFIXES") or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        ),
+        debug=settings.DEBUG,
+    )

@@ -22,10 +22,10 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from flashsale.settings_cache import from_settings
 
 # The longest ids our columns keep (Transaction.gateway_order_id, Discrepancy.txn_id); amounts fit 12 digits.
 MAX_ID_LENGTH = 100
@@ -306,23 +306,11 @@ def get_gateway() -> Gateway:
     raise ImproperlyConfigured(f"FLASHSALE_GATEWAY={name!r} is not a known gateway (known: 'sandbox', 'stripe')")
 
 
-_checkout_gateway: Gateway | None = None
+# Every reservation asks for its checkout URL: the gateway is built from settings once per process,
+# not per request (a dozen settings reads), and built again when settings change.
+_checkout_gateway = from_settings(get_gateway)
 
 
 def checkout_url(token: str) -> str:
-    """Where the shopper is sent to pay for the reservation ``token`` vouches for.
-
-    Every reservation asks: the gateway is built from settings once per process, not per request
-    (a dozen settings reads), and built again when settings change (tests' ``override_settings``).
-    """
-    global _checkout_gateway
-    gateway = _checkout_gateway
-    if gateway is None:
-        gateway = _checkout_gateway = get_gateway()
-    return gateway.checkout_url(token)
-
-
-@receiver(setting_changed)
-def _forget_checkout_gateway(**kwargs) -> None:
-    global _checkout_gateway
-    _checkout_gateway = None
+    """Where the shopper is sent to pay for the reservation ``token`` vouches for."""
+    return _checkout_gateway().checkout_url(token)
