@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from flashsale.store.keys import USER_TXN_FIELD
+
 T = TypeVar("T")
 
 
@@ -55,8 +57,6 @@ def item_counts(raw: Mapping[Any, Any] | Sequence[Any]) -> dict[int, int]:
 def user_txn_ids(raw: Mapping[Any, Any], old_members: Iterable[Any] = ()) -> list[str]:
     """A user's TransactionIDs, sorted: the user hash's ``t:<id>`` fields (HGETALL as a mapping) and
     the members of their ``user_txns`` set, which releases before the fields existed wrote."""
-    from flashsale.store.keys import USER_TXN_FIELD
-
     found = {name[len(USER_TXN_FIELD) :] for name in map(text, raw) if name.startswith(USER_TXN_FIELD)}
     return sorted(found | {text(member) for member in old_members})
 
