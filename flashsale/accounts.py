@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from flashsale.auth import end_sessions_of
 
@@ -51,8 +50,10 @@ def _schedule_sweep(session_keys: list[str]) -> None:
 
     try:
         forget_tickets_of_sessions.apply_async((session_keys,), countdown=SWEEP_AFTER_SECONDS, retry=False)
-    except BrokerUnavailable:
-        # The sessions and tickets are gone already; only the sweep for an in-flight request is lost.
+    except Exception:
+        # After the commit, nothing may fail the caller (see reservations.mails._queue: a broker
+        # left broken by an outage raises more than BrokerUnavailable). The sessions and tickets
+        # are gone already; only the sweep for an in-flight request is lost.
         log.exception("could not schedule the ticket sweep of %d ended sessions", len(session_keys))
 
 

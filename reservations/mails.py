@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from flashsale import clock
 from flashsale.context_processors import SITE_NAME
@@ -184,8 +183,12 @@ def _queue(task_name: str, *args) -> None:
 
     try:
         getattr(tasks, task_name).apply_async(args=args)
-    except BrokerUnavailable:
-        # What the mail tells is committed and shown on "My reservations"; only the mail is lost.
+    except Exception:
+        # This runs after the commit: nothing here may fail the caller (the drainer would exit, a
+        # webhook answer 500). What the mail tells is committed and shown on "My reservations"; only
+        # the mail is lost. Not only BrokerUnavailable: after a frozen broker, kombu's pooled channel
+        # can be left without its connection and publish raises AttributeError (seen in the fault
+        # suite: it killed the drainer).
         log.exception("could not queue %s%s", task_name, args)
 
 
