@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 from django.db.models import Sum
 
-from bench.middleware import SQL_COUNTS_KEY, SQL_SAMPLES_KEY
 from bench.models import PeerStock
+from bench.sql_counting import SQL_COUNTS_KEY, SQL_SAMPLES_KEY
 from flashsale.store import keys
 
 STREAM_PAGE = 10_000

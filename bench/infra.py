@@ -116,7 +116,7 @@ class Gunicorn:
             sys.executable,
             "-m",
             "gunicorn",
-            "flashsale.wsgi:application",
+            "bench.wsgi:application",
             "--bind",
             f"127.0.0.1:{self.config.port}",
             *self.options.args(),

@@ -11,7 +11,9 @@ Before that list, the stock poll and Reserve clicks on an item this process know
 are answered from memory (``reservations.early_answers``): the answer the stack built for the
 same kind of request, recorded once and replayed with the request's own id
 (``flashsale.recorded_answers``). No request object, middleware, URL resolution or view runs for
-them; the request metrics still count them.
+them; the request metrics still count them. The other Reserve clicks are decided before that list
+too (``flashsale.quick_reserve``: Django's CSRF check, then the ticket's one EVALSHA); a new hold
+gets the stack's recorded 303 with its own Location, anything else the stack's answer.
 
 Django's test client builds its own handler from MIDDLEWARE, so view tests run the whole list;
 the tests that serve the site with gunicorn run this one.
@@ -28,6 +30,7 @@ from django.http import HttpResponse
 
 from flashsale import clock, recorded_answers
 from flashsale.metrics import observe_request
+from flashsale.quick_reserve import QuickReserve, usable
 from flashsale.request_context import begin_request
 from reservations import early_answers
 
@@ -74,6 +77,8 @@ class HotRouteApplication:
         self.hot = ShortStackHandler(hot_route_middleware())
         self.pattern = re.compile(settings.FLASHSALE_HOT_ROUTE_PATTERN)
         self.recordings = recorded_answers.Recordings()
+        # Reserve clicks decided before the short list, when this module knows all it does.
+        self.quick = QuickReserve(self.hot) if usable(self.hot.middleware) else None
 
     def handler_for(self, path: str) -> WSGIHandler:
         return self.hot if self.pattern.match(path) else self.site
@@ -84,9 +89,19 @@ class HotRouteApplication:
             return self.site(environ, start_response)
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "").upper()
-        answer = early_answers.predict(method, path, environ, now=clock.now_ts())
-        if answer is None:
-            return self.hot(environ, start_response)
+        if method == "POST":
+            target = early_answers.reserve_target(path, environ)
+            if target is None:
+                return self.hot(environ, start_response)
+            answer = early_answers.sold_out_click(target, now=clock.now_ts())
+            if answer is None:
+                if self.quick is None:
+                    return self.hot(environ, start_response)
+                return self.quick(target, environ, start_response, started=started)
+        else:
+            answer = early_answers.predict(method, path, environ, now=clock.now_ts())
+            if answer is None:
+                return self.hot(environ, start_response)
         return self.early_answer(answer, method, environ, start_response, started=started)
 
     def early_answer(self, answer: early_answers.EarlyAnswer, method: str, environ, start_response, *, started: float):

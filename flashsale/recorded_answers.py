@@ -66,10 +66,14 @@ class Recording:
     request_id_at: int  # where X-Request-ID is among the headers
     body: bytes
     source: object  # what the answer was built from (a snapshot): replayed only while it is current
+    location_at: int | None = None  # where Location is among the headers, when there is one
 
-    def replay(self, request_id: str, start_response) -> ReplayedBody:
+    def replay(self, request_id: str, start_response, *, location: str | None = None) -> ReplayedBody:
+        """The recorded answer with this request's id (and, for a redirect, its own ``location``)."""
         headers = list(self.headers)
         headers[self.request_id_at] = (REQUEST_ID_HEADER, request_id)
+        if location is not None and self.location_at is not None:
+            headers[self.location_at] = (headers[self.location_at][0], location)
         start_response(self.status_line, headers)
         return ReplayedBody((self.body,))
 
@@ -111,6 +115,7 @@ def record(
         request_id_at=names.index(REQUEST_ID_HEADER.lower()),
         body=body,
         source=source,
+        location_at=names.index("location") if "location" in names else None,
     )
     return ReplayedBody((body,)), recording
 

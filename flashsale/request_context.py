@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_META_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+# The header as a WSGI environ key (request.META).
+REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 TASK_HEADER = "request_id"
 _ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -59,7 +60,7 @@ def accepted_request_id(value: str | None) -> str:
 
 def begin_request(environ: Mapping[str, object]) -> str:
     """The id of the request whose WSGI environ (or ``request.META``) this is, set for its log lines."""
-    given = environ.get(_META_KEY)
+    given = environ.get(REQUEST_ID_KEY)
     request_id = accepted_request_id(given if isinstance(given, str) else None)
     # Not reset on the way out: Django logs a 4xx/5xx response after the middleware returned,
     # and that line belongs to this request too. The next request on this thread sets its own.

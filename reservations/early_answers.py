@@ -8,6 +8,10 @@ Two requests make most of a sale's crowd and are answered from what the process 
   on the item's own URL (``POST /sessions/<id>/items/<item>/reserve/``) and on the sale page's
   one form (``POST /sessions/<id>/reserve/``, the item named by a short form body).
 
+Any other Reserve click is decided before the stack too (``flashsale.quick_reserve``): a new
+hold gets the stack's recorded 303 (``WINNER``) with its own Location; every other decision is
+handed to the stack in the environ (``DECISION``), whose view answers it without deciding again.
+
 ``predict`` says which answer a request will get (an ``EarlyAnswer``) from the WSGI environ alone;
 the views mark the answer they built from memory with the same ``EarlyAnswer`` (``mark``). The hot
 routes' WSGI application (``flashsale.hot_routes``) records the first such answer Django builds
@@ -75,17 +79,45 @@ def predict(method: str, path: str, environ: MutableMapping, *, now: float) -> E
         return stock_answer(current, not_modified=isinstance(given, str) and snapshot.etag_matches(given, current.etag))
     if method != "POST":
         return None
+    target = reserve_target(path, environ)
+    return None if target is None else sold_out_click(target, now=now)
+
+
+@dataclass(frozen=True)
+class ReserveTarget:
+    """A Reserve click's route, sale and item, read from its path (and the sale page's short form)."""
+
+    route: str
+    session_id: int
+    item_id: int
+
+    @property
+    def quantity_fields(self) -> tuple[str, ...]:
+        """The form fields naming the quantity, in the order the route's view reads them."""
+        return quantity_fields(self.route, self.item_id)
+
+
+def quantity_fields(route: str, item_id: int) -> tuple[str, ...]:
+    # The sale page's one form names each item's picker; an item's own form says "quantity".
+    return (f"q{item_id}",) if route == CHOSEN_ROUTE else (f"q{item_id}", "quantity")
+
+
+def reserve_target(path: str, environ: MutableMapping) -> ReserveTarget | None:
+    """The click a POST to ``path`` is, or None (not a Reserve route, or a form Django must read)."""
     found = RESERVE_PATH.fullmatch(path)
     if found is not None:
-        session_id, item_id, route = int(found[1]), int(found[2]), RESERVE_ROUTE
-    else:
-        found = CHOSEN_PATH.fullmatch(path)
-        chosen = _chosen_item(environ) if found is not None else None
-        if found is None or chosen is None:
-            return None
-        session_id, item_id, route = int(found[1]), chosen, CHOSEN_ROUTE
-    if sold_out.is_sold_out(session_id, item_id, now=now):
-        return sold_out_answer(session_id, item_id, route=route)
+        return ReserveTarget(RESERVE_ROUTE, int(found[1]), int(found[2]))
+    found = CHOSEN_PATH.fullmatch(path)
+    chosen = _chosen_item(environ) if found is not None else None
+    if found is None or chosen is None:
+        return None
+    return ReserveTarget(CHOSEN_ROUTE, int(found[1]), chosen)
+
+
+def sold_out_click(target: ReserveTarget, *, now: float) -> EarlyAnswer | None:
+    """The sold-out page when the memo holds the clicked item, else None."""
+    if sold_out.is_sold_out(target.session_id, target.item_id, now=now):
+        return sold_out_answer(target.session_id, target.item_id, route=target.route)
     return None
 
 
@@ -126,3 +158,30 @@ def mark(response, answer: EarlyAnswer):
 
 def marked(response) -> EarlyAnswer | None:
     return getattr(response, "early_answer", None)
+
+
+# --- clicks decided before the stack (flashsale.quick_reserve) ----------------------------------
+
+# A new hold's 303 to the gateway: the same for every winner but its Location (and request id).
+WINNER = EarlyAnswer(RESERVE_ROUTE, ("reserved",))
+# The WSGI environ key under which the hot routes hand the stack a click they decided before it.
+# No request can set it: a WSGI server puts request headers under HTTP_* keys.
+DECISION = "flashsale.reserve_decision"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click got before the stack: a ``services`` outcome, ``services.TicketDeclined``,
+    or the exception the store raised (the view raises it, so the stack answers it as before)."""
+
+    outcome: object
+
+
+def decision_of(request) -> object | None:
+    """The decision the hot routes took for this request before the stack, or None (decide now)."""
+    decision = request.META.get(DECISION)
+    if not isinstance(decision, Decision):
+        return None
+    if isinstance(decision.outcome, Exception):
+        raise decision.outcome
+    return decision.outcome

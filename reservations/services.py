@@ -90,35 +90,62 @@ def parse_quantity(raw: str | None) -> int | None:
     return quantity if 1 <= quantity <= MAX_QUANTITY else None
 
 
-def reserve_for_shopper(click: ReserveClick, shopper: ShopperSession) -> ReserveOutcome:
+@dataclass(frozen=True)
+class TicketDeclined:
+    """The ticket could not decide the click (nothing was written): the session decides.
+
+    ``keep_visit``: the ticket may hold the current visit, which a retry must reuse.
+    """
+
+    keep_visit: bool
+
+
+def decide_by_ticket(click: ReserveClick) -> ReserveOutcome | TicketDeclined:
+    """The click decided from the shopper's ticket alone: one EVALSHA, no session read.
+
+    ``TicketDeclined`` when it cannot (no ticket, a pass missing from it, a bad quantity, a
+    TransactionID that names another hold): nothing was changed then.
+    """
+    if not click.session_key or click.quantity is None:
+        return TicketDeclined(keep_visit=True)
+    request = ReserveRequest(
+        session_id=click.session_id,
+        item_id=click.item_id,
+        quantity=click.quantity,
+        now=click.now,
+        shopper=TicketHolder(session_key=click.session_key, require_admission=admission_required()),
+        client_ip=click.client_ip,
+        rate_limits=holds.reserve_rate_limits(),
+    )
+    try:
+        return Reserved(holds.reserve(request))
+    except refusals.TicketNotAccepted as refused:
+        # With no ticket at all there is no visit to keep either.
+        return TicketDeclined(keep_visit=refused.reason != "no_ticket")
+    except refusals.TransactionConflict:
+        return TicketDeclined(keep_visit=True)  # the session renews the visit
+    except refusals.ReservationRejected as rejected:
+        return _refused(click, rejected)
+
+
+def reserve_for_shopper(
+    click: ReserveClick, shopper: ShopperSession, *, decided: ReserveOutcome | TicketDeclined | None = None
+) -> ReserveOutcome:
     """Decide the click: from the ticket alone when it can (no session read), else from the session.
 
     ``shopper`` wraps the request's lazy session: it is only read on the fallback path. An item
     this process saw sold out less than a second ago is refused from memory (``reservations.sold_out``),
     before anything else: nobody is asked to log in or pass a check for units that are gone.
+    ``decided``: what ``decide_by_ticket`` said of this click already (the hot routes decide a
+    click before the middleware, ``flashsale.quick_reserve``): it is not asked again.
     """
-    if sold_out.refuses(click.session_id, click.item_id, now=click.now):
-        return Refused(_gone(click))
-    if click.session_key and click.quantity is not None:
-        request = ReserveRequest(
-            session_id=click.session_id,
-            item_id=click.item_id,
-            quantity=click.quantity,
-            now=click.now,
-            shopper=TicketHolder(session_key=click.session_key, require_admission=admission_required()),
-            client_ip=click.client_ip,
-            rate_limits=holds.reserve_rate_limits(),
-        )
-        try:
-            return Reserved(holds.reserve(request))
-        except refusals.TicketNotAccepted as refused:
-            # The session decides below; with no ticket at all there is no visit to keep either.
-            return _reserve_from_session(click, shopper, keep_visit=refused.reason != "no_ticket")
-        except refusals.TransactionConflict:
-            pass  # the session decides below, and renews the visit there
-        except refusals.ReservationRejected as rejected:
-            return _refused(click, rejected)
-    return _reserve_from_session(click, shopper, keep_visit=True)
+    if decided is None:
+        if sold_out.refuses(click.session_id, click.item_id, now=click.now):
+            return Refused(_gone(click))
+        decided = decide_by_ticket(click)
+    if isinstance(decided, TicketDeclined):
+        return _reserve_from_session(click, shopper, keep_visit=decided.keep_visit)
+    return decided
 
 
 def _gone(click: ReserveClick) -> refusals.SoldOut:

@@ -294,7 +294,8 @@ def _reserved(request, held: Reservation, session_id: int):
     # and a bare 303 skips the scheme validation HttpResponseRedirect runs on every reservation.
     response = HttpResponse(status=303)
     response.headers["Location"] = checkout_url_for(held)
-    return response
+    # The same for every new hold but its Location: the hot routes replay it (flashsale.quick_reserve).
+    return early_answers.mark(response, early_answers.WINNER)
 
 
 @require_POST
@@ -304,7 +305,7 @@ def reserve(request, session_id: int, item_id: int):
     Otherwise (no ticket, a pass missing from it, a bad quantity) the session is read and the
     shopper gets the page that says what to do.
     """
-    return _reserve(request, session_id, item_id, quantity_fields=(f"q{item_id}", "quantity"))
+    return _reserve(request, session_id, item_id, route=early_answers.RESERVE_ROUTE)
 
 
 @require_POST
@@ -314,17 +315,20 @@ def reserve_chosen(request, session_id: int):
         item_id = int(request.POST.get("item", ""))
     except ValueError:
         return _outcome(request, 400, "No product chosen", "Press the Reserve button of a product.", session_id)
-    return _reserve(request, session_id, item_id, quantity_fields=(f"q{item_id}",))
+    return _reserve(request, session_id, item_id, route=early_answers.CHOSEN_ROUTE)
 
 
-def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[str, ...]):
+def _reserve(request, session_id: int, item_id: int, *, route: str):
     now = clock.now_ts()
+    # Decided before the stack already (flashsale.quick_reserve): answered, not decided again.
+    decided = early_answers.decision_of(request)
     # The crowd after a sell-out: refused from this process's memory before anything is parsed
     # (reservations.sold_out: memory can only refuse, never reserve).
-    if sold_out.refuses(session_id, item_id, now=now):
+    if decided is None and sold_out.refuses(session_id, item_id, now=now):
         # Nothing of the request was read: the hot routes may replay this answer (early_answers).
         return early_answers.mark(_expected(_sold_out(session_id)), early_answers.sold_out_answer(session_id, item_id))
-    quantity = next((value for name in quantity_fields if (value := request.POST.get(name))), None)
+    fields = early_answers.quantity_fields(route, item_id)
+    quantity = next((value for name in fields if (value := request.POST.get(name))), None)
     click = services.ReserveClick(
         session_id=session_id,
         item_id=item_id,
@@ -333,7 +337,7 @@ def _reserve(request, session_id: int, item_id: int, *, quantity_fields: tuple[s
         session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
         client_ip=limit_key(client_ip(request)),
     )
-    outcome = services.reserve_for_shopper(click, ShopperSession(request.session))
+    outcome = services.reserve_for_shopper(click, ShopperSession(request.session), decided=decided)  # type: ignore[arg-type]
     match outcome:
         case services.Reserved(reservation):
             return _reserved(request, reservation, session_id)

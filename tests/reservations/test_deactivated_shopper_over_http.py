@@ -24,7 +24,7 @@ from plans.loading import load_session_into_redis
 from reservations import tickets
 from reservations.shopper import ShopperSession
 from tests.factories import make_item, make_product, make_session
-from tests.support.sql_counts import SETTINGS_MODULE, forget_sql_counts, sql_queries_by_path, sql_samples
+from tests.support.sql_counts import APPLICATION, SETTINGS_MODULE, forget_sql_counts, sql_queries_by_path, sql_samples
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -65,7 +65,10 @@ def test_a_deactivated_shopper_is_refused_by_the_sale_page_and_the_reserve_witho
         username="scalper", password=make_password(PASSWORD, hasher=PBKDF2PasswordHasher())
     )
     site = processes.gunicorn(
-        redis_url=settings.CACHES["default"]["LOCATION"], workers=1, DJANGO_SETTINGS_MODULE=SETTINGS_MODULE
+        redis_url=settings.CACHES["default"]["LOCATION"],
+        workers=1,
+        application=APPLICATION,
+        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
     )
     sale_url, reserve_path = f"{site.url}/sessions/{session.pk}/", f"/sessions/{session.pk}/items/{item.pk}/reserve/"
 

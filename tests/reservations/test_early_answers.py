@@ -6,11 +6,7 @@ the same status, headers in the same order and the same body; only the request i
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from django.core.signals import request_started
-from django.test import Client
 from django.urls import reverse
 from prometheus_client import REGISTRY
 
@@ -20,63 +16,15 @@ from flashsale.store import keys
 from flashsale.store.replies import user_txn_ids
 from plans.adjusting import adjust_stock
 from reservations.holds import release_hold, reserve_units
-from tests.support.passes import give_pass
+from tests.support.hot_requests import CSRF, answered_early, ready_shopper, timed, without_request_id
 from tests.support.redis_monitor import commands_during
 from tests.support.sales import assert_stock_invariant
 from tests.support.wsgi_calls import call_wsgi
-
-CSRF = "k" * 32
 
 
 @pytest.fixture
 def app():
     return HotRouteApplication()
-
-
-@contextmanager
-def requests_django_began():
-    """The requests Django's handler began meanwhile (its ``request_started`` signal)."""
-    began: list[int] = []
-
-    def count(**kwargs):
-        began.append(1)
-
-    request_started.connect(count)
-    try:
-        yield began
-    finally:
-        request_started.disconnect(count)
-
-
-def _without_request_id(answer: dict) -> dict:
-    return {
-        "status": answer["status"],
-        "headers": [(name, value) for name, value in answer["header_list"] if name != REQUEST_ID_HEADER],
-        "request_id_at": [name for name, _ in answer["header_list"]].index(REQUEST_ID_HEADER),
-        "body": answer["body"],
-    }
-
-
-def _replayed(app, method: str, path: str, **request) -> dict:
-    """The answer, asserting that Django's handler never began the request."""
-    with requests_django_began() as began:
-        answer = call_wsgi(app, method, path, **request)
-    assert began == []
-    return answer
-
-
-def _timed(route: str, method: str, status: int) -> float:
-    labels = {"route": route, "method": method, "status": str(status)}
-    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_count", labels) or 0.0
-
-
-def _ready_shopper(make_user, sale, clock, *, user=None) -> dict:
-    """The cookies of a logged-in, verified shopper who opened the sale page (a reserve ticket)."""
-    client = Client()
-    client.force_login(user or make_user())
-    give_pass(client, sale.id, now=clock.now())
-    assert client.get(reverse("reservations-sale", args=[sale.id])).status_code == 200
-    return {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
 
 
 def _cancel_holds_of(redis_conn, sale, user, clock) -> None:
@@ -100,23 +48,23 @@ def test_the_poll_is_replayed_with_the_stacks_headers_and_body(app, load_sale, c
     assert call_wsgi(app, "GET", poll)["status"] == 200  # the stack reads the snapshot...
     first = call_wsgi(app, "GET", poll)  # ...and builds the answer from it, recorded
 
-    polls_before = _timed("reservations-stock", "GET", 200)
+    polls_before = timed("reservations-stock", "GET", 200)
     answers = []
     sent = commands_during(
-        redis_conn, lambda: answers.append(_replayed(app, "GET", poll, extra={"HTTP_X_REQUEST_ID": "poll-7"}))
+        redis_conn, lambda: answers.append(answered_early(app, "GET", poll, extra={"HTTP_X_REQUEST_ID": "poll-7"}))
     )
     stack = call_wsgi(app.hot, "GET", poll)
 
     assert sent == []
     (replayed,) = answers
-    assert _without_request_id(replayed) == _without_request_id(stack) == _without_request_id(first)
+    assert without_request_id(replayed) == without_request_id(stack) == without_request_id(first)
     assert replayed["headers"][REQUEST_ID_HEADER] == "poll-7"
     assert len(stack["headers"][REQUEST_ID_HEADER]) == 32
     for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy", "ETag"):
         assert name in replayed["headers"]
     assert replayed["headers"]["Cache-Control"] == "public, max-age=1"
     assert replayed["headers"]["Content-Length"] == str(len(replayed["body"]))
-    assert _timed("reservations-stock", "GET", 200) == polls_before + 2  # the replayed poll and the stack's
+    assert timed("reservations-stock", "GET", 200) == polls_before + 2  # the replayed poll and the stack's
 
 
 def test_a_poll_naming_the_etag_gets_the_stacks_304(app, load_sale, clock):
@@ -126,11 +74,11 @@ def test_a_poll_naming_the_etag_gets_the_stacks_304(app, load_sale, clock):
     asked = {"extra": {"HTTP_IF_NONE_MATCH": etag}}
     assert call_wsgi(app, "GET", poll, **asked)["status"] == 304  # built by the stack once
 
-    before = _timed("reservations-stock", "GET", 304)
-    replayed = _replayed(app, "GET", poll, **asked)
+    before = timed("reservations-stock", "GET", 304)
+    replayed = answered_early(app, "GET", poll, **asked)
 
-    assert _timed("reservations-stock", "GET", 304) == before + 1
-    assert _without_request_id(replayed) == _without_request_id(call_wsgi(app.hot, "GET", poll, **asked))
+    assert timed("reservations-stock", "GET", 304) == before + 1
+    assert without_request_id(replayed) == without_request_id(call_wsgi(app.hot, "GET", poll, **asked))
     assert replayed["status"] == 304 and replayed["body"] == b"" and replayed["headers"]["ETag"] == etag
     assert call_wsgi(app, "GET", poll)["status"] == 200  # without the tag: the body
 
@@ -141,9 +89,9 @@ def test_a_stale_snapshot_sends_the_poll_to_django_which_reads_it_again(app, loa
     poll = reverse("reservations-stock", args=[sale.id])
     call_wsgi(app, "GET", poll)
     call_wsgi(app, "GET", poll)
-    before = _replayed(app, "GET", poll)
+    before = answered_early(app, "GET", poll)
     reserve_units(sale.id, sale.item.pk, user_id=buyer.pk, quantity=1, txn_id="B" * 26, now=clock.now())
-    assert _replayed(app, "GET", poll)["body"] == before["body"]  # the same second: the same snapshot
+    assert answered_early(app, "GET", poll)["body"] == before["body"]  # the same second: the same snapshot
 
     clock.advance(seconds=1)
     answers = []
@@ -153,7 +101,7 @@ def test_a_stale_snapshot_sends_the_poll_to_django_which_reads_it_again(app, loa
     (fresh,) = answers
     assert fresh["body"] != before["body"] and b'"items":{"%d":3}' % sale.item.pk in fresh["body"]
     call_wsgi(app, "GET", poll)  # recorded from the new snapshot
-    assert _replayed(app, "GET", poll)["body"] == fresh["body"]
+    assert answered_early(app, "GET", poll)["body"] == fresh["body"]
 
 
 # --- sold-out clicks -----------------------------------------------------------------------------
@@ -161,24 +109,24 @@ def test_a_stale_snapshot_sends_the_poll_to_django_which_reads_it_again(app, loa
 
 def test_a_sold_out_click_is_replayed_with_the_stacks_409(app, load_sale, make_user, clock, redis_conn):
     sale = _sold_out_sale(load_sale, make_user, clock)
-    cookies = _ready_shopper(make_user, sale, clock)
+    cookies = ready_shopper(make_user, sale, clock)
     click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
     request = {"cookies": cookies, "body": b"quantity=1", "csrf": CSRF}
     assert call_wsgi(app, "POST", click, **request)["status"] == 409  # Redis says so: remembered
     assert call_wsgi(app, "POST", click, **request)["status"] == 409  # the memo's page, built by the stack
 
-    clicks_before = _timed("reservations-reserve", "POST", 409)
+    clicks_before = timed("reservations-reserve", "POST", 409)
     memo_before = _refused_from_memory(sale)
     answers = []
-    sent = commands_during(redis_conn, lambda: answers.append(_replayed(app, "POST", click, **request)))
+    sent = commands_during(redis_conn, lambda: answers.append(answered_early(app, "POST", click, **request)))
     stack = call_wsgi(app.hot, "POST", click, **request)
 
     assert sent == []  # no EVALSHA, no session read
     (replayed,) = answers
-    assert _without_request_id(replayed) == _without_request_id(stack)
+    assert without_request_id(replayed) == without_request_id(stack)
     assert replayed["status"] == 409 and b"Sold out" in replayed["body"]
     assert replayed["headers"]["X-Frame-Options"] == "DENY"
-    assert _timed("reservations-reserve", "POST", 409) == clicks_before + 2  # the replayed click and the stack's
+    assert timed("reservations-reserve", "POST", 409) == clicks_before + 2  # the replayed click and the stack's
     assert _refused_from_memory(sale) == memo_before + 2  # the replayed click and the stack's
 
 
@@ -190,11 +138,11 @@ def _refused_from_memory(sale) -> float:
 def test_an_anonymous_click_on_a_sold_out_item_still_gets_sold_out_first(app, load_sale, make_user, clock):
     sale = _sold_out_sale(load_sale, make_user, clock)
     click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
-    cookies = _ready_shopper(make_user, sale, clock)
+    cookies = ready_shopper(make_user, sale, clock)
     for _ in range(2):
         call_wsgi(app, "POST", click, cookies=cookies, body=b"quantity=1", csrf=CSRF)
 
-    anonymous = _replayed(app, "POST", click, cookies={"csrftoken": CSRF}, body=b"quantity=1", csrf=CSRF)
+    anonymous = answered_early(app, "POST", click, cookies={"csrftoken": CSRF}, body=b"quantity=1", csrf=CSRF)
 
     assert anonymous["status"] == 409 and b"Sold out" in anonymous["body"]
 
@@ -204,7 +152,7 @@ def test_the_memo_expires_after_a_second_and_units_that_came_back_are_reserved(
 ):
     sale = load_sale(quantities=[1], limit=1)
     buyer_user = make_user()
-    buyer, waiting = _ready_shopper(make_user, sale, clock, user=buyer_user), _ready_shopper(make_user, sale, clock)
+    buyer, waiting = ready_shopper(make_user, sale, clock, user=buyer_user), ready_shopper(make_user, sale, clock)
     click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
 
     def reserve(cookies):
@@ -217,7 +165,7 @@ def test_the_memo_expires_after_a_second_and_units_that_came_back_are_reserved(
     before = assert_stock_invariant(redis_conn, sale.id, sale.item.pk)
     assert before["remaining"] == 1
 
-    assert _replayed(app, "POST", click, cookies=waiting, body=b"quantity=1", csrf=CSRF)["status"] == 409
+    assert answered_early(app, "POST", click, cookies=waiting, body=b"quantity=1", csrf=CSRF)["status"] == 409
     assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk) == before  # memory took nothing
 
     clock.advance(seconds=1)
@@ -230,14 +178,14 @@ def test_the_memo_expires_after_a_second_and_units_that_came_back_are_reserved(
 def test_a_snapshot_showing_units_again_ends_the_replayed_refusals(app, load_sale, make_user, clock, settings):
     settings.FLASHSALE_SOLD_OUT_MEMO_SECONDS = 60.0  # long: only the snapshot can end it here
     sale = load_sale(quantities=[1], limit=1)
-    buyer, waiting = _ready_shopper(make_user, sale, clock), _ready_shopper(make_user, sale, clock)
+    buyer, waiting = ready_shopper(make_user, sale, clock), ready_shopper(make_user, sale, clock)
     click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
     request = {"body": b"quantity=1", "csrf": CSRF}
     assert call_wsgi(app, "POST", click, cookies=buyer, **request)["status"] == 303
     for _ in range(2):
         assert call_wsgi(app, "POST", click, cookies=waiting, **request)["status"] == 409
     adjust_stock(sale.item, delta=1, reason="found one more")
-    assert _replayed(app, "POST", click, cookies=waiting, **request)["status"] == 409  # the memo still holds
+    assert answered_early(app, "POST", click, cookies=waiting, **request)["status"] == 409  # the memo still holds
 
     clock.advance(seconds=1)  # the poll reads a fresh snapshot: it shows a unit, the memo is dropped
     assert (
@@ -265,12 +213,12 @@ def test_a_request_the_stack_answers_otherwise_gets_the_stacks_answer(app, load_
     sale = _sold_out_sale(load_sale, make_user, clock)
     poll = reverse("reservations-stock", args=[sale.id])
     click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
-    shopper = _ready_shopper(make_user, sale, clock)
+    shopper = ready_shopper(make_user, sale, clock)
     for _ in range(3):  # both answers recorded
         call_wsgi(app, "GET", poll)
         call_wsgi(app, "POST", click, cookies=shopper, body=b"quantity=1", csrf=CSRF)
-    _replayed(app, "GET", poll)
-    _replayed(app, "POST", click, cookies=shopper, body=b"quantity=1", csrf=CSRF)
+    answered_early(app, "GET", poll)
+    answered_early(app, "POST", click, cookies=shopper, body=b"quantity=1", csrf=CSRF)
     extra = odd.get("extra", {})
     poll_request = {"cookies": odd.get("cookies"), "extra": extra}
     click_request = {
@@ -287,7 +235,7 @@ def test_a_request_the_stack_answers_otherwise_gets_the_stacks_answer(app, load_
 
 def _comparable(answer: dict) -> dict:
     """Without the request id, and a new CSRF cookie's random value."""
-    seen = _without_request_id(answer)
+    seen = without_request_id(answer)
     seen["headers"] = [
         (name, value.split("=", 1)[0] if name == "Set-Cookie" and value.strip().startswith("csrftoken=") else value)
         for name, value in seen["headers"]
@@ -306,11 +254,11 @@ def test_over_https_the_recorded_answer_is_the_secure_one(load_sale, settings):
         call_wsgi(app, "GET", poll)
     call_wsgi(app, "GET", poll, **secure)  # recorded apart
 
-    over_https = _replayed(app, "GET", poll, **secure)
+    over_https = answered_early(app, "GET", poll, **secure)
 
     assert "Strict-Transport-Security" in over_https["headers"]
-    assert "Strict-Transport-Security" not in _replayed(app, "GET", poll)["headers"]
-    assert _without_request_id(over_https) == _without_request_id(call_wsgi(app.hot, "GET", poll, **secure))
+    assert "Strict-Transport-Security" not in answered_early(app, "GET", poll)["headers"]
+    assert without_request_id(over_https) == without_request_id(call_wsgi(app.hot, "GET", poll, **secure))
 
 
 # --- the sale page's one form --------------------------------------------------------------------
@@ -320,7 +268,7 @@ def test_a_sold_out_click_through_the_sale_pages_form_is_replayed_too(app, load_
     sale = load_sale(quantities=[1, 5], limit=1)
     sold, other = sale.items
     reserve_units(sale.id, sold.pk, user_id=make_user().pk, quantity=1, txn_id="A" * 26, now=clock.now())
-    cookies = _ready_shopper(make_user, sale, clock)
+    cookies = ready_shopper(make_user, sale, clock)
     form = reverse("reservations-reserve-chosen", args=[sale.id])
 
     def click(item_id, **request):
@@ -329,15 +277,15 @@ def test_a_sold_out_click_through_the_sale_pages_form_is_replayed_too(app, load_
 
     for _ in range(2):
         assert click(sold.pk)["status"] == 409
-    chosen_before = _timed("reservations-reserve-chosen", "POST", 409)
+    chosen_before = timed("reservations-reserve-chosen", "POST", 409)
     answers = []
     sent = commands_during(redis_conn, lambda: answers.append(click(sold.pk)))
     body = f"csrfmiddlewaretoken={CSRF}&item={sold.pk}&q{sold.pk}=1".encode()
     stack = call_wsgi(app.hot, "POST", form, cookies=cookies, body=body)
 
     assert sent == []
-    assert _without_request_id(answers[0]) == _without_request_id(stack)
-    assert _timed("reservations-reserve-chosen", "POST", 409) == chosen_before + 2
+    assert without_request_id(answers[0]) == without_request_id(stack)
+    assert timed("reservations-reserve-chosen", "POST", 409) == chosen_before + 2
     # The body read to find the item reaches Django whole: the other item is reserved.
     assert click(other.pk)["status"] == 303
     assert call_wsgi(app, "POST", form, cookies=cookies, body=b"item=x", csrf=CSRF)["status"] == 400

@@ -188,8 +188,17 @@ def _alive(pid: int) -> bool:
 class Gunicorn:
     """The site under gunicorn (sync workers), as the Procfile runs it, with a given environment."""
 
-    def __init__(self, *, env: dict[str, str], workers: int = 3, log_dir: Path, port: int | None = None):
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        workers: int = 3,
+        log_dir: Path,
+        port: int | None = None,
+        application: str = "flashsale.wsgi:application",
+    ):
         self.env = env
+        self.application = application
         self.workers = workers
         self.port = port or free_port(GUNICORN_PORTS)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -202,7 +211,7 @@ class Gunicorn:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "flashsale.wsgi:application",
+                self.application,
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -650,13 +659,21 @@ class Processes:
         self.started: list = []
 
     def gunicorn(
-        self, *, redis_url: str, workers: int = 3, gateway_url: str | None = None, port: int | None = None, **env
+        self,
+        *,
+        redis_url: str,
+        workers: int = 3,
+        gateway_url: str | None = None,
+        port: int | None = None,
+        application: str = "flashsale.wsgi:application",
+        **env,
     ) -> Gunicorn:
         server = Gunicorn(
             env=site_environment(redis_url=redis_url, gateway_url=gateway_url, **env),
             workers=workers,
             log_dir=self.tmp_path,
             port=port,
+            application=application,
         )
         self.started.append(server)
         return server.start()

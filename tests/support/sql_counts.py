@@ -1,15 +1,17 @@
 """How many SQL queries each request path made in a site served by gunicorn.
 
-Start the site with ``DJANGO_SETTINGS_MODULE=SETTINGS_MODULE`` (the site's settings plus the
-benchmark's counter, outermost, on the hot routes' shorter list too); each request that runs SQL
-adds its count under its path in a Redis hash, and one that runs none writes nothing.
+Serve ``APPLICATION`` (the site's WSGI application wrapped in the benchmark's counter, so the
+answers the hot routes give before the middleware are counted too) with the site's own settings;
+each request that runs SQL adds its count under its path in a Redis hash, and one that runs none
+writes nothing.
 """
 
 from __future__ import annotations
 
-from bench.middleware import SQL_COUNTS_KEY, SQL_SAMPLES_KEY
+from bench.sql_counting import SQL_COUNTS_KEY, SQL_SAMPLES_KEY
 
-SETTINGS_MODULE = "tests.support.sql_counting_settings"
+APPLICATION = "bench.wsgi:application"
+SETTINGS_MODULE = "flashsale.settings"
 
 
 def sql_queries_by_path(redis) -> dict[str, int]:
