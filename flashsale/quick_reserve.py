@@ -111,7 +111,7 @@ class QuickReserve:
             environ[early_answers.DECISION] = Decision(outcome)
             return self.stack(environ, start_response)
         location = checkout_url_for(held)
-        key = (early_answers.WINNER.key, secure)
+        key = (early_answers.WINNER.key, target.route, secure)
         recording = self.recordings.get(key, None)
         if recording is None:
             environ[early_answers.DECISION] = Decision(outcome)

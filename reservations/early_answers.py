@@ -179,7 +179,7 @@ class Decision:
 
 def decision_of(request) -> object | None:
     """The decision the hot routes took for this request before the stack, or None (decide now)."""
-    decision = request.META.get(DECISION)
+    decision = request.META.pop(DECISION, None)  # read once: nothing of it stays in error reports
     if not isinstance(decision, Decision):
         return None
     if isinstance(decision.outcome, Exception):
