@@ -97,7 +97,7 @@ class QuickReserve:
 
     def __call__(self, target: ReserveTarget, environ: dict, start_response, *, started: float):
         secure = recorded_answers.request_shape(environ)
-        body = _form_body(environ) if secure is not None else None
+        body = early_answers.form_body(environ, max_length=MAX_FORM_BODY) if secure is not None else None
         if body is None:
             return self.stack(environ, start_response)
         # The click's id from here on: its log lines, the answer, and the stack's if it answers.
@@ -147,19 +147,6 @@ class QuickReserve:
             args = [target.session_id] if target.route == early_answers.CHOSEN_ROUTE else [target.session_id, 1]
             view = self._views[target.route] = resolve(reverse(target.route, args=args)).func
         return view
-
-
-def _form_body(environ: dict) -> bytes | None:
-    """The click's form body, read once and put back for the stack; None for anything but a short form."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "0")
-    except ValueError:
-        return None
-    if not 0 <= length <= MAX_FORM_BODY or (length and environ.get("CONTENT_TYPE") != early_answers.FORM):
-        return None
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
 
 
 def _decide(request: WSGIRequest, target: ReserveTarget) -> object:

@@ -121,21 +121,29 @@ def sold_out_click(target: ReserveTarget, *, now: float) -> EarlyAnswer | None:
     return None
 
 
+def form_body(environ: MutableMapping, *, max_length: int) -> bytes | None:
+    """A short plain form's body, read once and handed on to Django unchanged (as
+    ``flashsale.chunked_bodies`` does); None for a longer body, another encoding or a bad length."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "0")
+    except ValueError:
+        return None
+    if not 0 <= length <= max_length or (length and environ.get("CONTENT_TYPE") != FORM):
+        return None
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
 def _chosen_item(environ: MutableMapping) -> int | None:
     """The item the sale page's form names (``item``, its last value, as ``request.POST`` reads it).
 
-    The body is read here and handed on to Django unchanged, as ``flashsale.chunked_bodies`` does.
     Anything but a short plain form with a plain number goes to Django.
     """
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
+    body = form_body(environ, max_length=MAX_CHOSEN_BODY)
+    if not body:
         return None
-    if environ.get("CONTENT_TYPE") != FORM or not 0 < length <= MAX_CHOSEN_BODY:
-        return None
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
     try:
         fields = parse_qsl(body.decode("ascii"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
