@@ -1,4 +1,4 @@
-"""Demo sale sessions for today: one live now, one opening in about half an hour, one later."""
+"""Demo sale sessions around now: one live now, one opening in about half an hour, one later."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class DemoSlot:
 SLOTS = (
     DemoSlot("live", "Flash sale: live now", timedelta(minutes=-10), timedelta(hours=1)),
     DemoSlot("soon", "Flash sale: opening soon", timedelta(minutes=30), timedelta(hours=1)),
-    DemoSlot("later", "Flash sale: later today", timedelta(hours=3), timedelta(hours=1)),
+    DemoSlot("later", "Flash sale: later", timedelta(hours=3), timedelta(hours=1)),
 )
 
 
@@ -62,7 +62,9 @@ def seed_demo_sessions(*, now: datetime | None = None) -> list[SaleSession]:
         return []
     sessions = []
     for index, slot in enumerate(SLOTS):
-        existing = SaleSession.objects.filter(notes=_marker(slot), starts_at__date=now.date()).order_by("-pk")
+        # By window, not by calendar date: late in the day "later" starts tomorrow, and just after
+        # midnight "live" started yesterday.
+        existing = SaleSession.objects.filter(notes=_marker(slot), ends_at__gt=now).order_by("-pk")
         session = next((s for s in existing if _still_fits(s, slot, now)), None)
         if session is None:
             session = _create(slot, _pick(products, index), now)

@@ -13,7 +13,14 @@ pytestmark = pytest.mark.django_db
 State = SaleSession.State
 
 
-def test_seed_twice_creates_three_sessions_once(clock, redis_conn):
+@pytest.mark.parametrize(
+    "time_of_day", [None, (12, 0), (21, 45), (23, 58), (0, 3)], ids=["now", "12:00", "21:45", "23:58", "00:03"]
+)
+def test_seed_twice_creates_three_sessions_once(clock, redis_conn, time_of_day):
+    if time_of_day is not None:
+        # Windows cross midnight late and early in the day; the second seed must still find them.
+        hour, minute = time_of_day
+        clock.set(clock.now().replace(hour=hour, minute=minute, second=30))
     for n in range(25):
         make_product(city=["Paris", "Lyon", "Berlin"][n % 3])
     make_product(is_active=False)
