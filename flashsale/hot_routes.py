@@ -29,7 +29,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponse
 
 from flashsale import clock, recorded_answers
-from flashsale.metrics import observe_request
+from flashsale.metrics import STARTED_AT, observe_request
 from flashsale.quick_reserve import QuickReserve, usable
 from flashsale.request_context import begin_request
 from reservations import early_answers
@@ -87,7 +87,7 @@ class HotRouteApplication:
         path = environ.get("PATH_INFO", "")
         if not self.pattern.match(path):
             return self.site(environ, start_response)
-        started = time.perf_counter()
+        environ[STARTED_AT] = started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "").upper()
         if method == "POST":
             target = early_answers.reserve_target(path, environ)

@@ -110,7 +110,11 @@ class QuickReserve:
         if held is None or held.status != ReservationStatus.RESERVED:
             environ[early_answers.DECISION] = Decision(outcome)
             return self.stack(environ, start_response)
-        location = checkout_url_for(held)
+        try:
+            location = checkout_url_for(held)
+        except Exception:  # the hold stands: the view answers it (and fails, or not) as it always did
+            environ[early_answers.DECISION] = Decision(outcome)
+            return self.stack(environ, start_response)
         key = (early_answers.WINNER.key, target.route, secure)
         recording = self.recordings.get(key, None)
         if recording is None:

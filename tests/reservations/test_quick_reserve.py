@@ -10,17 +10,28 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from prometheus_client import REGISTRY
 
+from flashsale import quick_reserve
 from flashsale.hot_routes import HotRouteApplication
 from flashsale.request_context import REQUEST_ID_HEADER
 from flashsale.store import keys
 from flashsale.store.replies import user_txn_ids
+from reservations import services
 from reservations.tokens import verify_for_site
-from tests.support.hot_requests import CSRF, answered_early, ready_shopper, timed, without_request_id
+from tests.support.hot_requests import (
+    CSRF,
+    answered_early,
+    ready_shopper,
+    requests_django_began,
+    timed,
+    without_request_id,
+)
 from tests.support.redis_monitor import commands_during
 from tests.support.sales import assert_stock_invariant
 from tests.support.site_env import site_process_env
@@ -127,6 +138,51 @@ def test_a_refusal_is_decided_once_and_answered_by_the_stack(app, load_sale, mak
     assert redis_conn.hget(keys.counts(sale.id, sale.item.pk), "rejected_sold_out") == b"1"
     rate = redis_conn.hget(keys.user(sale.id, late_user.pk), "rate")
     assert rate.split(b":")[1] == b"1"  # the click counted once in the shopper's rate window
+
+
+def test_a_refusals_time_includes_the_decision_before_the_stack(app, load_sale, make_user, clock, monkeypatch):
+    sale = load_sale(quantities=[1], limit=1)
+    click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    assert call_wsgi(app, "POST", click, cookies=ready_shopper(make_user, sale, clock), **CLICK)["status"] == 303
+    late = ready_shopper(make_user, sale, clock)
+    decide = services.decide_by_ticket
+
+    def slow_decision(click):
+        time.sleep(0.3)  # a slow store: what the request metrics must see
+        return decide(click)
+
+    monkeypatch.setattr(services, "decide_by_ticket", slow_decision)
+    sum_before = _seconds_timed("reservations-reserve", "POST", 409)
+
+    assert call_wsgi(app, "POST", click, cookies=late, **CLICK)["status"] == 409
+
+    assert _seconds_timed("reservations-reserve", "POST", 409) - sum_before >= 0.3
+
+
+def _seconds_timed(route: str, method: str, status: int) -> float:
+    labels = {"route": route, "method": method, "status": str(status)}
+    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_sum", labels) or 0.0
+
+
+def test_a_hold_whose_checkout_url_fails_is_answered_by_the_stack(
+    app, load_sale, make_user, clock, redis_conn, monkeypatch
+):
+    sale = load_sale(quantities=[5], limit=1)
+    click = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
+    assert call_wsgi(app, "POST", click, cookies=ready_shopper(make_user, sale, clock), **CLICK)["status"] == 303
+    shopper = ready_shopper(make_user, sale, clock)
+
+    def broken(held):
+        raise RuntimeError("the gateway's URL cannot be built")
+
+    monkeypatch.setattr(quick_reserve, "checkout_url_for", broken)
+    with requests_django_began() as began:
+        answer = call_wsgi(app, "POST", click, cookies=shopper, **CLICK)
+
+    # Not an exception out of the WSGI application: the stack answered the hold (its view builds
+    # the URL itself) and the unit stays held for the shopper.
+    assert began == [1] and answer["status"] == 303
+    assert assert_stock_invariant(redis_conn, sale.id, sale.item.pk)["remaining"] == 3
 
 
 def test_a_shopper_without_a_ticket_is_decided_by_the_session(app, load_sale, make_user, clock, redis_conn):
