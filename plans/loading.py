@@ -12,6 +12,7 @@ data is replaced when its window is over (or on request), and refused while it m
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -191,6 +192,11 @@ def _publish(r, session: SaleSession, *, state: str, now: datetime) -> None:
         mapping={"id": str(sid), "name": session.name, **window, "loaded_at": repr(now.timestamp())},
     )
     # A (re)load can change every item's stock: the stock poll's snapshots must see a new version.
+    # A session hash written afresh (a first load, or a rebuild after Redis lost its data) starts
+    # counting from the wall clock in microseconds: above any version an earlier hash of the same
+    # session reached (that needs more than a million changes a second), so open pages and caches
+    # holding an old version keep taking the new snapshots (safe in a JS number until 2255).
+    pipe.hsetnx(keys.session(sid), "stock_version", time.time_ns() // 1000)
     pipe.hincrby(keys.session(sid), "stock_version", 1)
     pipe.execute()
     # Not in a pipeline with the session's keys: the index has no hash tag (another slot).

@@ -8,7 +8,9 @@ Layout (``ID`` = SaleSession.pk, ``I`` = SaleItem.pk, ``U`` = user id, ``T`` = T
 
 - ``session(ID)``      hash   id, name, starts_at, ends_at (epoch seconds, float), state, loaded_at,
                               stock_version (bumped by every script or job that changes any item's
-                              stock list, so the stock poll's snapshots are ordered)
+                              stock list, so the stock poll's snapshots are ordered; a hash
+                              written afresh starts from the wall clock in microseconds, so a
+                              rebuilt session's versions stay above the lost ones)
 - ``items(ID)``        zset   item ids scored by display order
 - ``item(ID, I)``      hash   display data: name, description, image_url, place, latitude, longitude,
                               sale_price, list_price, currency, per_user_limit, product_id; and a copy of the

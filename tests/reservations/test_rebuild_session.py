@@ -53,6 +53,24 @@ def test_a_flushed_session_is_rebuilt_from_the_transactions(load_sale, make_user
     )
 
 
+def test_a_rebuilt_sessions_stock_version_is_above_every_version_pages_saw(load_sale, make_user, redis_conn, clock):
+    # Open pages ignore a stock snapshot older than one they showed, and caches key the poll by
+    # version: after Redis lost the session, its version must not start again from the bottom.
+    sale = load_sale(quantities=[50], limit=1)
+    for n in range(20):
+        txn = reserve_units(
+            sale.id, sale.item.pk, user_id=make_user().pk, quantity=1, txn_id=f"{n:026d}", now=clock.now()
+        )
+        release_hold(sale.id, txn.txn_id, now=clock.now())
+    drain_session(sale.id)
+    seen = int(redis_conn.hget(keys.session(sale.id), "stock_version"))
+
+    redis_conn.flushdb()
+    call_command("rebuild_session", str(sale.id), stdout=StringIO())
+
+    assert int(redis_conn.hget(keys.session(sale.id), "stock_version")) > seen
+
+
 def test_rebuild_refuses_a_session_still_in_redis_and_reports_oversold(load_sale, make_user, redis_conn, clock):
     sale = load_sale(quantities=[2], limit=2)
     user = make_user()
