@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from flashsale import heartbeat
+
+log = logging.getLogger(__name__)
 
 
 class HeartbeatScheduler(DatabaseScheduler):
@@ -16,3 +20,14 @@ class HeartbeatScheduler(DatabaseScheduler):
         if settings.FLASHSALE_BEAT_HEARTBEAT_FILE:
             heartbeat.touch(settings.FLASHSALE_BEAT_HEARTBEAT_FILE)
         return interval
+
+    def setup_schedule(self):
+        super().setup_schedule()
+        # The first heartbeat as beat starts, not one interval later: until a worker has run one,
+        # /readyz says beat is down (it did for the first 30 s of every `make demo`).
+        from flashsale.tasks import beat_heartbeat
+
+        try:
+            beat_heartbeat.apply_async(retry=False)
+        except Exception as exc:  # the broker is not up yet: the schedule's own heartbeat follows
+            log.warning("first beat heartbeat not sent: %s", exc)

@@ -56,3 +56,16 @@ def test_beats_scheduler_touches_its_heartbeat_file_on_every_tick(tmp_path, sett
     scheduler.tick()
     assert (tmp_path / "beat.heartbeat").exists()
     assert app.conf.beat_scheduler == "flashsale.beat:HeartbeatScheduler"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_sends_a_heartbeat_as_it_starts(eager_celery, redis_conn):
+    from flashsale.beat import HeartbeatScheduler
+    from flashsale.readiness import heartbeat_age
+    from flashsale.store import keys
+
+    redis_conn.delete(keys.beat_heartbeat())
+    assert heartbeat_age() is None
+    HeartbeatScheduler(app=eager_celery, lazy=True).setup_schedule()
+    # Run by a worker (here at once, eagerly) before the schedule's first interval is over.
+    assert heartbeat_age() is not None
