@@ -93,11 +93,15 @@ class Attempt:
 
 
 def _with_one_retry(send, errors: list[str]):
-    """A broken connection is tried once more, as a shopper clicking again would."""
+    """A broken connection is tried once more, as a shopper clicking again would.
+
+    Broken before the answer (``ConnectionError``) or in the middle of its body
+    (``ChunkedEncodingError``: a worker killed between writing the headers and the body).
+    """
     for _ in range(2):
         try:
             return send()
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             errors.append(type(exc).__name__)
     return None
 
