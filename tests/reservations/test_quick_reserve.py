@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
-from prometheus_client import REGISTRY
 
 from flashsale import quick_reserve
 from flashsale.hot_routes import HotRouteApplication
@@ -29,6 +28,7 @@ from tests.support.hot_requests import (
     answered_early,
     ready_shopper,
     requests_django_began,
+    seconds_timed,
     timed,
     without_request_id,
 )
@@ -152,16 +152,11 @@ def test_a_refusals_time_includes_the_decision_before_the_stack(app, load_sale, 
         return decide(click)
 
     monkeypatch.setattr(services, "decide_by_ticket", slow_decision)
-    sum_before = _seconds_timed("reservations-reserve", "POST", 409)
+    sum_before = seconds_timed("reservations-reserve", "POST", 409)
 
     assert call_wsgi(app, "POST", click, cookies=late, **CLICK)["status"] == 409
 
-    assert _seconds_timed("reservations-reserve", "POST", 409) - sum_before >= 0.3
-
-
-def _seconds_timed(route: str, method: str, status: int) -> float:
-    labels = {"route": route, "method": method, "status": str(status)}
-    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_sum", labels) or 0.0
+    assert seconds_timed("reservations-reserve", "POST", 409) - sum_before >= 0.3
 
 
 def test_a_hold_whose_checkout_url_fails_is_answered_by_the_stack(

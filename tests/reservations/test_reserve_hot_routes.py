@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from flashsale.hot_routes import HotRouteApplication, hot_route_middleware
+from tests.support.hot_requests import timed
 from tests.support.passes import give_pass
 from tests.support.redis_monitor import commands_during
 from tests.support.wsgi_calls import call_wsgi
@@ -110,13 +111,6 @@ def test_the_rest_of_the_site_keeps_the_whole_list(app, db):
     assert answer["status"] == 301 and answer["headers"]["Location"] == "/accounts/login/"
 
 
-def _requests_timed(route: str, method: str, status: int) -> float:
-    from prometheus_client import REGISTRY
-
-    labels = {"route": route, "method": method, "status": str(status)}
-    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_count", labels) or 0.0
-
-
 def test_metrics_and_request_ids_cost_the_hot_routes_no_redis_command_and_no_sql(
     app, shopper, load_sale, clock, redis_conn, django_assert_num_queries
 ):
@@ -128,8 +122,8 @@ def test_metrics_and_request_ids_cost_the_hot_routes_no_redis_command_and_no_sql
     cookies = {"sessionid": shopper.cookies["sessionid"].value, "csrftoken": CSRF}
     reserve = reverse("reservations-reserve", args=[sale.id, sale.item.pk])
     poll = reverse("reservations-stock", args=[sale.id])
-    reserves_before = _requests_timed("reservations-reserve", "POST", 303)
-    polls_before = _requests_timed("reservations-stock", "GET", 200)
+    reserves_before = timed("reservations-reserve", "POST", 303)
+    polls_before = timed("reservations-stock", "GET", 200)
     answers = []
     with django_assert_num_queries(0):
         reserve_sent = commands_during(
@@ -153,7 +147,7 @@ def test_metrics_and_request_ids_cost_the_hot_routes_no_redis_command_and_no_sql
     # none when the shared stock snapshot of this process is fresh.
     assert reserve_sent == ["EVALSHA"]
     assert poll_sent in ([], ["EVALSHA"])
-    assert _requests_timed("reservations-reserve", "POST", 303) == reserves_before + 1
-    assert _requests_timed("reservations-stock", "GET", 200) == polls_before + 1
+    assert timed("reservations-reserve", "POST", 303) == reserves_before + 1
+    assert timed("reservations-stock", "GET", 200) == polls_before + 1
     assert reserved["headers"]["X-Request-ID"] == "hot-route-1"
     assert len(polled["headers"]["X-Request-ID"]) == 32  # minted

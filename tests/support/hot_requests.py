@@ -50,8 +50,17 @@ def answered_early(app, method: str, path: str, **request) -> dict:
 
 def timed(route: str, method: str, status: int) -> float:
     """How many requests of ``route`` the request metrics counted with ``status``."""
+    return _duration_sample("count", route, method, status)
+
+
+def seconds_timed(route: str, method: str, status: int) -> float:
+    """The seconds the request metrics recorded for the requests of ``route`` with ``status``."""
+    return _duration_sample("sum", route, method, status)
+
+
+def _duration_sample(suffix: str, route: str, method: str, status: int) -> float:
     labels = {"route": route, "method": method, "status": str(status)}
-    return REGISTRY.get_sample_value("flashsale_http_request_duration_seconds_count", labels) or 0.0
+    return REGISTRY.get_sample_value(f"flashsale_http_request_duration_seconds_{suffix}", labels) or 0.0
 
 
 def ready_shopper(make_user, sale, clock, *, user=None) -> dict:
