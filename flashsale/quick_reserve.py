@@ -106,19 +106,18 @@ class QuickReserve:
         if not self._csrf_accepts(request, target):
             return self.stack(environ, start_response)
         outcome = _decide(request, target)
+        # From here on, whatever the stack answers, its view answers this decision.
+        environ[early_answers.DECISION] = Decision(outcome)
         held = outcome.reservation if isinstance(outcome, services.Reserved) else None
         if held is None or held.status != ReservationStatus.RESERVED:
-            environ[early_answers.DECISION] = Decision(outcome)
             return self.stack(environ, start_response)
         try:
             location = checkout_url_for(held)
         except Exception:  # the hold stands: the view answers it (and fails, or not) as it always did
-            environ[early_answers.DECISION] = Decision(outcome)
             return self.stack(environ, start_response)
         key = (early_answers.WINNER.key, target.route, secure)
         recording = self.recordings.get(key, None)
         if recording is None:
-            environ[early_answers.DECISION] = Decision(outcome)
             return self._record(key, environ, start_response)
         answer = recording.replay(request_id, start_response, location=location)
         observe_request(target.route, "POST", recording.status, started=started)
