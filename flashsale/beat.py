@@ -8,6 +8,7 @@ from django.conf import settings
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from flashsale import heartbeat
+from flashsale.tasks import beat_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ class HeartbeatScheduler(DatabaseScheduler):
         super().setup_schedule()
         # The first heartbeat as beat starts, not one interval later: until a worker has run one,
         # /readyz says beat is down (it did for the first 30 s of every `make demo`).
-        from flashsale.tasks import beat_heartbeat
-
         try:
             beat_heartbeat.apply_async(retry=False)
         except Exception as exc:  # the broker is not up yet: the schedule's own heartbeat follows
