@@ -26,6 +26,7 @@ from reservations import refusals, tickets, txns
 from reservations.rate_limits import NO_RATE_LIMITS, RateLimits, rate_args
 from reservations.rate_limits import RateLimit as RateLimit  # re-exported: callers build requests here
 from reservations.rate_limits import reserve_rate_limits as reserve_rate_limits
+from reservations.shopper import item_txn_suffix
 from reservations.states import PaymentResult, ReservationStatus
 from reservations.tickets import Ticket
 
@@ -180,7 +181,7 @@ def _reserve_args(request: ReserveRequest) -> tuple[list[str], list[str]]:
     shopper = request.shopper
     if isinstance(shopper, TicketHolder):
         mode, ticket = "ticket", tickets.ticket_key(sid, shopper.session_key)
-        mode_args = ["1" if shopper.require_admission else "0"]
+        mode_args = ["1" if shopper.require_admission else "0", item_txn_suffix(request.item_id)]
     else:
         mode = "direct"
         ticket = keys.ticket(sid, "-") if shopper.ticket is None else tickets.ticket_key(sid, shopper.ticket[0])

@@ -15,6 +15,7 @@ submit replays the same reservation and the reserve request itself never writes 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -244,8 +245,14 @@ def item_txn_id(entry: Entry, item_id: int) -> str:
     of its random part (characters 16-26: ULIDs minted within one millisecond by one process differ
     there, as python-ulid counts up), then the item id in five Crockford base32 digits: unique per
     visit and item and stable across retries. ``reservations/lua/reserve.lua`` derives the same id
-    inside Redis from the visit written in the shopper's ticket (cheaply: no hashing there).
+    inside Redis from the visit written in the shopper's ticket and ``item_txn_suffix``, which the
+    caller sends (cheaply: no hashing and no formatting there).
     """
+    return entry.txn_id[:10] + entry.txn_id[15:26] + item_txn_suffix(item_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def item_txn_suffix(item_id: int) -> str:
+    """The item's part of a TransactionID: ``item_id`` modulo 32**5 in five Crockford base32 digits."""
     number = item_id % 32**5
-    digits = "".join(CROCKFORD[(number >> shift) & 31] for shift in range(20, -1, -5))
-    return entry.txn_id[:10] + entry.txn_id[15:26] + digits
+    return "".join(CROCKFORD[(number >> shift) & 31] for shift in range(20, -1, -5))

@@ -5,7 +5,8 @@
 --   "ticket": the browser session's ticket (written by the site from the Django session) names
 --             the user, the CAPTCHA pass, the admission pass, the sale-page visit and the
 --             location, so a reserve request needs this one call and no session read. The
---             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id.
+--             TransactionID is derived here from the visit, as reservations.shopper.item_txn_id
+--             (the item's part of it comes ready in ARGV 15).
 --   "direct": the caller passes the user and TransactionID (tests, tools, and the site when the
 --             ticket is missing or stale: it then stores a fresh ticket, ARGV 19..).
 -- Keys formed here (user, txn) are the prefixes ARGV 12..13
@@ -31,6 +32,7 @@
 --       10 IP limit ("" = no limit)  11 IP window seconds
 --       12..13 key prefixes: user, txn
 --       ticket mode: 14 "1" when the shopper must hold an admission pass
+--                    15 the item's part of the TransactionID (reservations.shopper.item_txn_suffix)
 --       direct mode: 14 txn_id  15 user_id  16 entered_at  17 latitude  18 longitude
 --                    19 ticket lifetime in seconds ("" = store no ticket)
 --                    20.. the ticket's fields: name, value, name, value... (reservations/tickets.py)
@@ -49,21 +51,6 @@ local now = ARGV[4] + 0
 local item_id = ARGV[2]
 local user_id, txn_id, entered_at, latitude, longitude
 
-local CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
--- The visit's ULID time (characters 1-10) and the low 55 bits of its random part (characters
--- 16-26: ULIDs minted in one millisecond by one process differ there, python-ulid counts up), then
--- the item id in five Crockford base32 digits: unique per visit and item, stable, no hashing.
-local function item_txn_id(visit)
-  local n = tonumber(item_id) % 33554432
-  local out = {}
-  for i = 5, 1, -1 do
-    local digit = n % 32
-    out[i] = string.sub(CROCKFORD, digit + 1, digit + 1)
-    n = (n - digit) / 32
-  end
-  return string.sub(visit, 1, 10) .. string.sub(visit, 16, 26) .. table.concat(out)
-end
-
 if ARGV[1] == 'ticket' then
   local ticket = redis.call('HMGET', KEYS[7], 'user', 'captcha_until', 'admitted_until', 'visit', 'entered_at',
     'lat', 'lon')
@@ -77,7 +64,11 @@ if ARGV[1] == 'ticket' then
     return {'not_admitted'}
   end
   user_id, entered_at, latitude, longitude = ticket[1], ticket[5], ticket[6], ticket[7]
-  txn_id = item_txn_id(ticket[4])
+  -- The TransactionID of this visit and item (reservations.shopper.item_txn_id): the visit's ULID
+  -- time (characters 1-10) and the low 55 bits of its random part (characters 16-26), then the
+  -- item's five Crockford digits, which the caller sends (ARGV 15): formatting them here cost more
+  -- than two redis.calls (13,500 of the 231,000 instructions Redis spent per ticket decision).
+  txn_id = string.sub(ticket[4], 1, 10) .. string.sub(ticket[4], 16, 26) .. ARGV[15]
 else
   txn_id, user_id, entered_at, latitude, longitude = ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[18]
   if ARGV[19] ~= '' then
