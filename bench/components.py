@@ -1,5 +1,5 @@
 """Runs one component measurement (``bench/ingest.py``, ``session_load.py``, ``reconcile.py``,
-``waiting_room.py``) in its own process, with a time limit.
+``waiting_room.py``, ``lua_instructions.py``) in its own process, with a time limit.
 
 ``python -m bench.components <name> <size...>`` prints one JSON line: {"value": <number>}.
 The bench calls it through ``measure()`` so a slow or broken component cannot stall the run.
@@ -21,6 +21,7 @@ COMPONENTS = {
     "session_load": ("bench.session_load", "measure_session_load", "seconds"),
     "reconcile": ("bench.reconcile", "measure_reconcile", "seconds"),
     "waiting_room": ("bench.waiting_room", "measure_waiting_room", "admissions/s"),
+    "lua_instructions": ("bench.lua_instructions", "measure_lua_instructions", "Redis instructions per decision"),
 }
 
 

@@ -62,6 +62,8 @@ class BenchConfig:
     reconcile_transactions: int = 100_000
     waiting_shoppers: int = 5000
     waiting_rate: int = 100
+    # Reserve decisions counted by callgrind per path (bench/lua_instructions.py).
+    lua_instruction_decisions: int = 1000
     component_timeout_s: int = 150
     # The whole run must stay under 10 minutes: component measurements share what is left of this.
     budget_s: int = 560
@@ -124,6 +126,7 @@ def load_config(*, smoke: bool = False) -> BenchConfig:
             reconcile_transactions=500,
             waiting_shoppers=200,
             waiting_rate=20,
+            lua_instruction_decisions=100,
             component_timeout_s=60,
         )
     rounds = os.environ.get("BENCH_ROUNDS")

@@ -480,7 +480,13 @@ class Bench:
 
         components = {}
         if not config.components:
-            for key in ("ingest_products_per_s", "session_load_s", "reconcile_100k_s", "waiting_admissions_per_s"):
+            for key in (
+                "ingest_products_per_s",
+                "session_load_s",
+                "reconcile_100k_s",
+                "waiting_admissions_per_s",
+                "lua_instructions_per_decision",
+            ):
                 self.unavailable[key] = "skipped (--no-components)"
         else:
             planned = (
@@ -488,6 +494,7 @@ class Bench:
                 ("session_load_s", "session_load", (config.session_load_items, config.session_load_units)),
                 ("reconcile_100k_s", "reconcile", (config.reconcile_transactions,)),
                 ("waiting_admissions_per_s", "waiting_room", (config.waiting_shoppers, config.waiting_rate)),
+                ("lua_instructions_per_decision", "lua_instructions", (config.lua_instruction_decisions,)),
             )
             for index, (key, name, sizes) in enumerate(planned):
                 left = config.budget_s - (time.monotonic() - self.started)
@@ -613,6 +620,9 @@ class Bench:
             "lua_decisions_per_s": engines["lua_decisions_per_s"],
             "pg_decisions_per_s": engines["pg_decisions_per_s"],
             "lua_server_us_per_decision": engines["lua_server_us_per_decision"],
+            # Counted by callgrind: steady where the µs above move with the machine's load.
+            "lua_instructions_per_decision": components.get("lua_instructions_per_decision", {}).get("value"),
+            "lua_instructions_per_direct_decision": components.get("lua_instructions_per_decision", {}).get("direct"),
             "calibration_script_per_s": engines["calibration_script_per_s"],
             "lua_vs_calibration": engines["lua_vs_calibration"],
             "ingest_products_per_s": components.get("ingest_products_per_s", {}).get("value"),
@@ -774,6 +784,8 @@ def print_table(result: dict) -> None:
         "redis_commands_per_stock_poll",
         "lua_decisions_per_s",
         "lua_server_us_per_decision",
+        "lua_instructions_per_decision",
+        "lua_instructions_per_direct_decision",
         "calibration_script_per_s",
         "lua_vs_calibration",
         "pg_decisions_per_s",

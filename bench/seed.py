@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -21,11 +22,13 @@ from django.core.cache import cache
 from django.utils.crypto import get_random_string
 
 from bench import hotpath
-from bench.models import PeerStock
 from catalog.models import Product, Provider
 from flashsale import clock
 from flashsale.auth import user_cache_key
 from plans.models import SaleItem, SaleSession
+
+if TYPE_CHECKING:
+    from bench.models import PeerStock
 
 # Where every bench shopper is (the sale page sorts items by distance from here): Paris.
 SHOPPER_LATITUDE = 48.8566
@@ -115,6 +118,10 @@ def load_with_quantity(session: SaleSession, quantity: int) -> None:
 
 
 def peer_stock(name: str, units: int) -> PeerStock:
+    # Imported here: the bench's own models exist only under bench.settings, and the other helpers
+    # here (live_session) also serve measurements run under the site's settings (tests).
+    from bench.models import PeerStock
+
     return PeerStock.objects.create(name=name, allocated=units, remaining=units)
 
 
