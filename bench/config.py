@@ -40,12 +40,12 @@ class BenchConfig:
     work_dir: Path
     smoke: bool = False
     rounds: int = 3
-    duration_s: int = 8
+    duration_s: int = 7
     warmup_s: int = 2
     wrk_threads: int = 2
     wrk_connections: int = 32
     # A shopper reserves an item once per sale-page visit: a burst needs more shoppers than requests.
-    shoppers: int = 50_000
+    shoppers: int = 30_000
     gunicorn: GunicornOptions = GunicornOptions()
     sale_page_items: int = 200
     sellout_units: int = 3000
@@ -54,16 +54,16 @@ class BenchConfig:
     engine_clients: int = 32
     engine_requests: int = 100_000
     pgbench_seconds: int = 5
-    engine_rounds: int = 3
+    engine_rounds: int = 2
     commands_sample: int = 500
-    ingest_records: int = 50_000
+    ingest_records: int = 20_000
     session_load_items: int = 1000
     session_load_units: int = 10_000
     reconcile_transactions: int = 100_000
     waiting_shoppers: int = 5000
     waiting_rate: int = 100
     # Reserve decisions counted by callgrind per path (bench/lua_instructions.py).
-    lua_instruction_decisions: int = 1000
+    lua_instruction_decisions: int = 500
     component_timeout_s: int = 150
     # The whole run must stay under 10 minutes: component measurements share what is left of this.
     budget_s: int = 560

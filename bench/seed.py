@@ -7,6 +7,7 @@ Shoppers are created ahead of time with a logged-in Django session in the cache 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,8 +37,6 @@ SHOPPER_LONGITUDE = 2.3522
 # The decision-engine runs draw user ids from 10,000: a per-user limit there must never bind.
 UNLIMITED_PER_USER = 1_000_000
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-# Django's own alphabet for session keys (django.contrib.sessions.backends.base.VALID_KEY_CHARS).
-SESSION_KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 # Rows per INSERT and sessions per pipelined write.
 WRITE_BATCH = 2000
 
@@ -149,7 +148,10 @@ def create_shoppers(count: int, *, prepare: Callable | None, sale_session_ids: l
                 BACKEND_SESSION_KEY: BACKEND,
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
-            session_key = get_random_string(32, SESSION_KEY_CHARS)
+            # 128 random bits in hex, whose characters are valid in session keys and CSRF tokens
+            # alike: get_random_string draws each character with a urandom call of its own,
+            # which made these two strings half of the time it takes to create 50,000 shoppers.
+            session_key = secrets.token_hex(16)
             if prepare is not None:
                 tickets += prepare(
                     data,
@@ -160,7 +162,7 @@ def create_shoppers(count: int, *, prepare: Callable | None, sale_session_ids: l
                     longitude=SHOPPER_LONGITUDE,
                 )
             sessions[store_class.cache_key_prefix + session_key] = data
-            shoppers.append(Shopper(user_id=user.pk, session_key=session_key, csrf_token=get_random_string(32)))
+            shoppers.append(Shopper(user_id=user.pk, session_key=session_key, csrf_token=secrets.token_hex(16)))
         cache.set_many(sessions, settings.SESSION_COOKIE_AGE)
         # What each shopper's last visit of the sale pages wrote for the reserve request.
         hotpath.store_tickets(tickets)
