@@ -75,7 +75,9 @@ def parser() -> argparse.ArgumentParser:
     top.set_defaults(handler=run_bench)
     top.add_argument("--smoke", action="store_true", help="2-second bursts, small sizes: proves the bench runs")
     top.add_argument(
-        "--no-components", action="store_true", help="skip ingest / session load / reconcile / waiting room"
+        "--no-components",
+        action="store_true",
+        help="skip ingest / session load / reconcile / waiting room / Lua instructions",
     )
     top.add_argument("--compare-gunicorn", action="store_true", help="measure gunicorn worker options and stop")
     top.add_argument("--profile", type=int, metavar="SECONDS", help="py-spy the workers during a burst")
