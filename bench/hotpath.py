@@ -13,6 +13,9 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 # Passes outlive the whole run (the site's defaults are minutes).
 PASS_SECONDS = 3 * 3600
+# Where every bench shopper is (the sale page sorts items by distance from here): Paris.
+SHOPPER_LATITUDE = 48.8566
+SHOPPER_LONGITUDE = 2.3522
 
 
 class Unavailable(Exception):
@@ -32,6 +35,15 @@ def _import(module: str, name: str):
 
 def load_session(session) -> None:
     _import("plans.loading", "load_session_into_redis")(session)
+
+
+def unload_session(session_id: int) -> None:
+    _import("plans.loading", "unload_session")(session_id)
+
+
+def session_keys(session_id: int) -> list[str]:
+    """The names of every Redis key of the loaded session."""
+    return _import("plans.loading", "session_keys")(session_id)
 
 
 def shopper_session_preparer():
@@ -68,10 +80,52 @@ def shopper_session_preparer():
     return prepare
 
 
-def store_tickets(entries: list[tuple]) -> None:
+def store_tickets(entries: list[tuple], *, client=None) -> None:
     """Write the reserve tickets ``prepare`` returned (nothing when the site has no tickets)."""
     if entries:
-        _import("reservations.tickets", "store_tickets")(entries)
+        _import("reservations.tickets", "store_tickets")(entries, client=client)
+
+
+def new_ticket(user_id: int, *, now: float):
+    """A reserve ticket of a fresh sale-page visit, its CAPTCHA passed (no admission pass)."""
+    return _import("reservations.tickets", "Ticket")(
+        user_id=user_id,
+        captcha_until=now + PASS_SECONDS,
+        admitted_until=0,
+        visit_txn=str(_import("ulid", "ULID")()),
+        entered_at=now,
+        latitude=SHOPPER_LATITUDE,
+        longitude=SHOPPER_LONGITUDE,
+    )
+
+
+def ticket_holder(session_key: str):
+    """The shopper of a click on the site: named by their reserve ticket (no waiting room)."""
+    return _import("reservations.holds", "TicketHolder")(session_key=session_key, require_admission=False)
+
+
+def known_shopper(user_id: int, txn_id: str):
+    """A shopper the caller names with their TransactionID (the session fallback, tools)."""
+    return _import("reservations.holds", "KnownShopper")(
+        user_id=user_id, txn_id=txn_id, latitude=SHOPPER_LATITUDE, longitude=SHOPPER_LONGITUDE
+    )
+
+
+def reserve_one(session_id: int, item_id: int, shopper, *, now: float, client=None):
+    """One unit reserved through ``reservations.holds.reserve`` as the reserve view calls it: the
+    rate limits are counted inside the same script."""
+    return _import("reservations.holds", "reserve")(
+        _import("reservations.holds", "ReserveRequest")(
+            session_id=session_id,
+            item_id=item_id,
+            quantity=1,
+            now=now,
+            shopper=shopper,
+            client_ip="127.0.0.1",
+            rate_limits=_import("reservations.holds", "reserve_rate_limits")(),
+        ),
+        client=client,
+    )
 
 
 def _served(path: str) -> str:
@@ -143,25 +197,8 @@ def engine_command(session_id: int, item_id: int, *, now: float) -> list[str]:
     It is taken from one real call of ``reserve_units`` (made for a marker user), so it follows
     the script's KEYS/ARGV layout whatever it becomes.
     """
-    holds = _import("reservations.holds", "ReserveRequest").__module__
-    ReserveRequest = _import(holds, "ReserveRequest")
-    KnownShopper = _import(holds, "KnownShopper")
-    reserve = _import(holds, "reserve")
-    sale_redis = _import("flashsale.store.client", "sale_redis")
     recorder = _RecordingClient(sale_redis())
-    # As the reserve view calls it: the rate limits are counted inside the same script.
-    reserve(
-        ReserveRequest(
-            session_id=session_id,
-            item_id=item_id,
-            quantity=1,
-            now=now,
-            shopper=KnownShopper(user_id=ENGINE_USER_MARK, txn_id=ENGINE_TXN_MARK, latitude=48.8566, longitude=2.3522),
-            client_ip="127.0.0.1",
-            rate_limits=_import(holds, "reserve_rate_limits")(),
-        ),
-        client=recorder,
-    )
+    reserve_one(session_id, item_id, known_shopper(ENGINE_USER_MARK, ENGINE_TXN_MARK), now=now, client=recorder)
     if not recorder.evalsha_calls:
         raise Unavailable("reservations.holds.reserve did not call EVALSHA")
     sha, numkeys, *args = recorder.evalsha_calls[-1]
@@ -170,6 +207,10 @@ def engine_command(session_id: int, item_id: int, *, now: float) -> list[str]:
         text = _text(arg).replace(ENGINE_TXN_MARK, "T" + RAND * 3).replace(str(ENGINE_USER_MARK), RAND)
         line.append(text)
     return line
+
+
+def sale_redis():
+    return _import("flashsale.store.client", "sale_redis")()
 
 
 def _text(value) -> str:

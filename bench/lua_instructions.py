@@ -35,7 +35,6 @@ from ulid import ULID
 
 from bench import hotpath, seed
 from flashsale import clock
-from flashsale.store.client import sale_redis
 
 START_TIMEOUT_S = 60
 
@@ -45,81 +44,47 @@ def measure_lua_instructions(decisions: int = 1000) -> dict:
     for tool in ("valgrind", "callgrind_control", "redis-server"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed")
-    holds = hotpath._import("reservations.holds", "ReserveRequest").__module__
-    reserve = hotpath._import(holds, "reserve")
-    ReserveRequest = hotpath._import(holds, "ReserveRequest")
-    TicketHolder = hotpath._import(holds, "TicketHolder")
-    KnownShopper = hotpath._import(holds, "KnownShopper")
-    rate_limits = hotpath._import(holds, "reserve_rate_limits")()
-    tickets = hotpath._import("reservations.tickets", "Ticket").__module__
-    Ticket = hotpath._import(tickets, "Ticket")
-    store_tickets = hotpath._import(tickets, "store_tickets")
 
     # Units for the warm-up and both measured runs, and a few to spare.
     session, (item,) = seed.live_session(f"bench-instructions-{ULID()}", [(3 * decisions + 200, 10**6)])
     with _CallgrindRedis() as counted:
-        _copy_session(sale_redis(), counted.client, session.pk)
+        _copy_session(hotpath.sale_redis(), counted.client, hotpath.session_keys(session.pk))
         now = clock.now_ts()
         next_user = iter(range(900_000_000, 1_000_000_000))
 
         def shoppers_with_tickets(count: int) -> list[str]:
             entries = [
-                (
-                    session.pk,
-                    f"bench-instructions-{user_id}",
-                    Ticket(
-                        user_id=user_id,
-                        captcha_until=now + hotpath.PASS_SECONDS,
-                        admitted_until=0,
-                        visit_txn=str(ULID()),
-                        entered_at=now,
-                        latitude=48.8566,
-                        longitude=2.3522,
-                    ),
-                )
+                (session.pk, f"bench-instructions-{user_id}", hotpath.new_ticket(user_id, now=now))
                 for user_id in (next(next_user) for _ in range(count))
             ]
-            store_tickets(entries, client=counted.client)
+            hotpath.store_tickets(entries, client=counted.client)
             return [session_key for _, session_key, _ in entries]
 
         def decide(shopper) -> None:
-            request = ReserveRequest(
-                session_id=session.pk,
-                item_id=item.pk,
-                quantity=1,
-                now=clock.now_ts(),
-                shopper=shopper,
-                client_ip="127.0.0.1",
-                rate_limits=rate_limits,
-            )
-            reservation = reserve(request, client=counted.client)
+            reservation = hotpath.reserve_one(session.pk, item.pk, shopper, now=clock.now_ts(), client=counted.client)
             if reservation.replayed:
                 raise RuntimeError("a decision replayed an earlier one: the count would not be of new holds")
 
         for session_key in shoppers_with_tickets(100):  # warm: scripts loaded, keys and allocator in use
-            decide(TicketHolder(session_key=session_key, require_admission=False))
+            decide(hotpath.ticket_holder(session_key))
         session_keys = shoppers_with_tickets(decisions)
         counted.dump()
         for session_key in session_keys:
-            decide(TicketHolder(session_key=session_key, require_admission=False))
+            decide(hotpath.ticket_holder(session_key))
         ticket = counted.dump() / decisions
         users = [next(next_user) for _ in range(decisions)]
         counted.dump()
         for user_id in users:
-            decide(KnownShopper(user_id=user_id, txn_id=str(ULID()), latitude=48.8566, longitude=2.3522))
+            decide(hotpath.known_shopper(user_id, str(ULID())))
         direct = counted.dump() / decisions
-    _unload(session.pk)
+    hotpath.unload_session(session.pk)
     return {"value": round(ticket), "direct": round(direct), "decisions": decisions}
 
 
-def _unload(session_id: int) -> None:
-    hotpath._import("plans.loading", "unload_session")(session_id)
-
-
-def _copy_session(source, target, session_id: int) -> None:
-    """Every key of the session (they share its hash tag) with its time to live."""
+def _copy_session(source, target, session_keys: list[str]) -> None:
+    """Every key of the session with its time to live."""
     copied = 0
-    for key in source.scan_iter(match=f"*{{s:{session_id}}}*", count=1000):
+    for key in session_keys:
         payload = source.dump(key)
         if payload is None:
             continue
@@ -127,7 +92,7 @@ def _copy_session(source, target, session_id: int) -> None:
         target.restore(key, max(ttl, 0), payload, replace=True)
         copied += 1
     if not copied:
-        raise RuntimeError(f"no Redis keys found for session {session_id}")
+        raise RuntimeError("the session has no keys in Redis")
 
 
 class _CallgrindRedis:

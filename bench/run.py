@@ -391,7 +391,7 @@ class Bench:
                         redis_reason = f"only {check.reserved} of {config.engine_requests} calls reserved a unit"
                     redis_rounds.append(result)
                     self.log(f"engine round {round_index + 1}: Lua script {result['rps']:,.0f} decisions/s")
-                    _unload(session.pk)
+                    hotpath.unload_session(session.pk)
                 except hotpath.Unavailable as exc:
                     redis_reason = exc.reason
                 except Exception as exc:  # a broken script or tool: report the figure as null, go on
@@ -674,12 +674,6 @@ class Bench:
             if result.get(key) is not None:
                 result["unavailable"].pop(key, None)
         return result
-
-
-def _unload(session_id: int) -> None:
-    from plans.loading import unload_session
-
-    unload_session(session_id)
 
 
 def _meets(value, op: str, bound) -> bool | None:

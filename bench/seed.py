@@ -32,8 +32,7 @@ if TYPE_CHECKING:
     from bench.models import PeerStock
 
 # Where every bench shopper is (the sale page sorts items by distance from here): Paris.
-SHOPPER_LATITUDE = 48.8566
-SHOPPER_LONGITUDE = 2.3522
+SHOPPER_LATITUDE, SHOPPER_LONGITUDE = hotpath.SHOPPER_LATITUDE, hotpath.SHOPPER_LONGITUDE
 # The decision-engine runs draw user ids from 10,000: a per-user limit there must never bind.
 UNLIMITED_PER_USER = 1_000_000
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -150,7 +149,7 @@ def create_shoppers(count: int, *, prepare: Callable | None, sale_session_ids: l
             }
             # 128 random bits in hex, whose characters are valid in session keys and CSRF tokens
             # alike: get_random_string draws each character with a urandom call of its own,
-            # which made these two strings half of the time it takes to create 50,000 shoppers.
+            # which made these two strings about a third of the time it took to create shoppers.
             session_key = secrets.token_hex(16)
             if prepare is not None:
                 tickets += prepare(
